@@ -1,0 +1,354 @@
+"""The ``wiass`` command. Thin: it parses options and calls the library modules.
+
+Every :class:`~wiass.errors.WiassError` becomes one line on stderr and exit status 2.
+Each command imports its module inside the function so that ``wiass --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from wiass import __version__
+from wiass.errors import WiassError
+
+
+class _WiassGroup(click.Group):
+    """A click group that turns user-facing errors into one line and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except WiassError as exc:
+            click.echo(f"wiass: error: {exc}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_WiassGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="wiass")
+def main() -> None:
+    """Weakly informed audio source separation."""
+
+
+@main.command("evaluate")
+@click.option(
+    "--references",
+    required=True,
+    type=click.Path(),
+    help="Folder with one sub-folder per track holding <target>.wav (MUSDB18-HQ layout, "
+    "e.g. musdb18hq/test).",
+)
+@click.option(
+    "--estimates",
+    required=True,
+    type=click.Path(),
+    help="Folder with the same track sub-folders holding the estimated <target>.wav.",
+)
+@click.option(
+    "--targets",
+    default="vocals,accompaniment",
+    show_default=True,
+    help="Comma-separated targets, evaluated jointly. A missing reference accompaniment.wav "
+    "is derived as mixture.wav - vocals.wav.",
+)
+@click.option(
+    "--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="Tracks in parallel."
+)
+@click.option(
+    "--out",
+    type=click.Path(),
+    default=None,
+    help="Output folder: tracks/<track>.json (framewise scores and per-track summary), "
+    "summary.json and scores.csv. Default: ESTIMATES/scores (skipped as a track).",
+)
+@click.option(
+    "--win",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Frame length in seconds.",
+)
+@click.option(
+    "--hop",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Hop between frames in seconds.",
+)
+def evaluate_command(
+    references: str,
+    estimates: str,
+    targets: str,
+    jobs: int,
+    out: str | None,
+    win: float,
+    hop: float,
+) -> None:
+    """Score separated estimates: BSSEval v4 SDR/SIR/SAR/ISR, PES and EPS.
+
+    Every track's files are checked (present, readable, same sample rate, channels and length)
+    before anything is computed or written. Prints per target the median and mean over tracks
+    of the per-track values (SDR/SIR/SAR/ISR: median over frames; PES/EPS: mean over silent
+    frames, dB, lower is better).
+    """
+    from pathlib import Path
+
+    from wiass import evaluate as ev
+
+    out = out if out is not None else str(Path(estimates) / "scores")
+    ev.check_output_folder(out)
+    evaluation = ev.evaluate_folders(
+        references,
+        estimates,
+        ev.parse_targets(targets),
+        jobs=jobs,
+        win_seconds=win,
+        hop_seconds=hop,
+        exclude=(out,),
+    )
+    ev.write_results(out, evaluation)
+    click.echo(ev.format_table(evaluation))
+    click.echo(f"\nscores of {len(evaluation.tracks)} track(s) written to {out}")
+
+
+@main.command()
+@click.option("--config", "config_path", help="Preset name (small, paper) or YAML file.")
+@click.option(
+    "--data",
+    type=click.Path(file_okay=False, exists=True),
+    help="Stems folder (MUSDB18-HQ layout) or MUSDB18 root. Default: synthetic songs in OUT/data.",
+)
+@click.option("--side-info", help="Side-information kind (none, random, A1, ..., M2).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
+@click.option("--devices", default="1", show_default=True, help="Devices per node (or 'auto').")
+@click.option("--num-nodes", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--accelerator",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "cpu", "gpu", "cuda", "mps"]),
+)
+@click.option("--max-epochs", type=click.IntRange(min=1), help="Overrides train.max_epochs.")
+@click.option("--seed", type=int, help="Overrides train.seed.")
+@click.option("--resume", is_flag=True, help="Continue the run in OUT from its last checkpoint.")
+def train(
+    config_path: str | None,
+    data: str | None,
+    side_info: str | None,
+    out: str,
+    devices: str,
+    num_nodes: int,
+    accelerator: str,
+    max_epochs: int | None,
+    seed: int | None,
+    resume: bool,
+) -> None:
+    """Train a separator; writes checkpoints, logs and OUT/separator.pt."""
+    from pathlib import Path
+
+    from wiass import training
+
+    run = Path(out)
+    config = training.prepare_config(
+        config_path, run, resume, side_info=side_info, max_epochs=max_epochs, seed=seed
+    )
+    options = training.TrainOptions(
+        out=run,
+        data=Path(data) if data else None,
+        devices=_parse_devices(devices),
+        num_nodes=num_nodes,
+        accelerator=accelerator,
+        resume=resume,
+    )
+    separator = training.train(config, options)
+    click.echo(f"separator written to {separator}")
+
+
+def _parse_devices(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        count = int(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"expected a number or 'auto', got {text!r}", param_hint="--devices"
+        ) from None
+    if count < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--devices")
+    return count
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path())
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="HTML file to write. Default: RUN_DIR/report.html; figures go to report_assets/ "
+    "beside it.",
+)
+def report_command(run_dir: str, out: str | None) -> None:
+    """Rebuild the HTML listening report of a run folder (wiass demo) from its saved results.
+
+    Reads RUN_DIR/results.json and the audio, alignments and side information under
+    RUN_DIR/tracks, draws spectrograms, learned alignments and silent-part energies, and writes
+    one self-contained page with relative links (open it in a browser, or serve the folder).
+    """
+    from pathlib import Path
+
+    from wiass import report
+
+    page = report.build_report(Path(run_dir), Path(out) if out is not None else None)
+    click.echo(f"report written to {page}")
+
+
+@main.command("separate")
+@click.argument("mixtures", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--model",
+    "model_path",
+    required=True,
+    type=click.Path(),
+    help="wiass checkpoint (separator.pt, or a training .ckpt).",
+)
+@click.option(
+    "--activity",
+    help="Vocal activity over the whole song as 0s and 1s, any length (e.g. 0011100110).",
+)
+@click.option(
+    "--side-info",
+    "side_info_path",
+    type=click.Path(),
+    help="Side information over the whole song: .npy (steps x values), .txt/.csv (one step "
+    "per line), or an Audacity label file.",
+)
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(),
+    help="Audacity label file of the sung regions (start<TAB>end[<TAB>label], seconds).",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(),
+    help="Output folder; with several mixtures one sub-folder per mixture (OUT/<stem>/).",
+)
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+@click.option(
+    "--wiener", is_flag=True, help="Multichannel Wiener filtering (norbert) after masking."
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=0),
+    default=0,
+    help="CPU threads for torch (0: torch's default).",
+)
+def separate_command(
+    mixtures: tuple[str, ...],
+    model_path: str,
+    activity: str | None,
+    side_info_path: str | None,
+    labels_path: str | None,
+    out: str,
+    device: str,
+    force: bool,
+    wiener: bool,
+    threads: int,
+) -> None:
+    """Separate vocals and accompaniment from mixture files of any rate and channel count.
+
+    Writes vocals.wav and accompaniment.wav (float WAV at the mixture's rate and channels,
+    summing to the mixture) and, for informed models, alignment.png / .npy / .json (the
+    attention over the side information). Side information describes the whole song: its steps
+    are taken to cover the file uniformly. Everything is checked before anything is written.
+    """
+    import os
+
+    # Idle OpenMP threads sleep instead of spinning: on a machine shared with other processes,
+    # spinning threads stall the LSTMs' per-step barriers (10x slower); set before torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    from wiass.separate import prepare_jobs, run_job, summary_lines
+
+    if threads:
+        torch.set_num_threads(threads)
+    separator, jobs = prepare_jobs(
+        list(mixtures),
+        model_path,
+        out,
+        activity=activity,
+        side_info_path=side_info_path,
+        labels_path=labels_path,
+        device=device,
+        force=force,
+    )
+    for job in jobs:
+        result = run_job(job, separator, wiener=wiener)
+        for line in summary_lines(result, separator):
+            click.echo(line)
+
+
+@main.command("make-synthetic")
+@click.argument("out", type=click.Path())
+@click.option(
+    "--train", "n_train", default=40, show_default=True, type=int, help="Training tracks."
+)
+@click.option("--test", "n_test", default=10, show_default=True, type=int, help="Test tracks.")
+@click.option(
+    "--seconds", default=30.0, show_default=True, type=float, help="Length of every track."
+)
+@click.option(
+    "--sr", "sample_rate", default=16000, show_default=True, type=int, help="Sample rate (Hz)."
+)
+@click.option("--seed", default=0, show_default=True, type=int, help="Base seed of the dataset.")
+@click.option("--jobs", type=int, help="Worker processes (default: up to 2).")
+@click.option("--force", is_flag=True, help="Replace a dataset already in OUT.")
+def make_synthetic(
+    out: str,
+    n_train: int,
+    n_test: int,
+    seconds: float,
+    sample_rate: int,
+    seed: int,
+    jobs: int | None,
+    force: bool,
+) -> None:
+    """Write a synthetic dataset (MUSDB18-HQ layout) of procedural songs to OUT.
+
+    OUT/train/<track>/ and OUT/test/<track>/ hold mixture.wav and the stems vocals, drums, bass,
+    other (stereo 32-bit float WAV, mixture = exact sum of the stems) and notes.json (tempo, key,
+    sections, chords and the sung notes with their syllables and vowels). The same seed gives
+    the same dataset.
+    """
+    from wiass.data.synthetic import write_dataset
+
+    folder = write_dataset(out, n_train, n_test, seconds, sample_rate, seed, jobs=jobs, force=force)
+    click.echo(f"{n_train} training and {n_test} test tracks written to {folder}")
+
+
+@main.command("demo")
+@click.option(
+    "--out",
+    default="wiass-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Run folder: audio, scores (results.json) and report.html.",
+)
+@click.option(
+    "--train", is_flag=True, help="Train the small presets first instead of the shipped models."
+)
+@click.option("--songs", default=3, show_default=True, type=click.IntRange(1, 50))
+@click.option("--seconds", default=20.0, show_default=True, type=click.FloatRange(5.0, 600.0))
+@click.option("--force", is_flag=True, help="Replace an earlier demo run in OUT.")
+def demo_command(out: str, train: bool, songs: int, seconds: float, force: bool) -> None:
+    """The main job: separate synthetic songs with BL1, A3.1 and M2, score them, write a report."""
+    from pathlib import Path
+
+    from wiass.demo import run_demo
+
+    report = run_demo(Path(out), train=train, songs=songs, seconds=seconds, force=force)
+    click.echo(f"report written to {report}")

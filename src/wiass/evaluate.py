@@ -1,0 +1,540 @@
+"""Scoring folders of separated estimates against references (MUSDB18-HQ layout).
+
+Both folders hold one sub-folder per track with a ``<target>.wav`` per target::
+
+    references/<track>/vocals.wav  (accompaniment.wav, or mixture.wav to derive it)
+    estimates/<track>/vocals.wav, accompaniment.wav
+
+A reference ``accompaniment`` missing from a track is derived as ``mixture - vocals``.
+Evaluation runs in three phases so that a bad input never leaves half-written outputs:
+
+1. :func:`find_tracks` and :func:`validate_track` check every track's files from their headers
+   (present, readable, not empty, same sample rate, channel count and length) before any
+   audio is decoded;
+2. :func:`score_track` reads the audio (refusing non-finite samples) and computes BSSEval v4
+   (SDR, ISR, SIR, SAR over frames) and PES/EPS with :mod:`wiass.metrics`, the targets of a
+   track evaluated jointly as museval does; tracks run in parallel processes and the results
+   stay in memory, so a failure here still writes nothing;
+3. :func:`write_results` writes one JSON per track, a JSON summary and a CSV, each atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from wiass.audio import audio_info, read_audio
+from wiass.errors import AudioError, DataError, MetricsError, OutputError
+from wiass.files import check_writable_folder, write_json, write_text
+from wiass.metrics import SILENCE_METRICS, TrackScores, aggregate, evaluate_track
+
+PathLike = str | os.PathLike[str]
+
+DEFAULT_TARGETS = ("vocals", "accompaniment")
+AUDIO_SUFFIX = ".wav"
+
+
+@dataclass(frozen=True)
+class ReferenceSpec:
+    """Where a reference target comes from: ``file`` minus the sum of ``subtract``."""
+
+    file: Path
+    subtract: tuple[Path, ...] = ()
+
+    def describe(self) -> str:
+        """``<track>/vocals.wav`` or ``<track>/mixture.wav - <track>/vocals.wav``."""
+        return " - ".join(str(p) for p in (self.file, *self.subtract))
+
+
+@dataclass(frozen=True)
+class TrackPair:
+    """A validated track: its reference and estimate files per target, and their format."""
+
+    name: str
+    references: dict[str, ReferenceSpec]
+    estimates: dict[str, Path]
+    sample_rate: int
+    channels: int
+    samples: int
+    targets: tuple[str, ...] = field(default=DEFAULT_TARGETS)
+
+
+def parse_targets(text: str) -> tuple[str, ...]:
+    """Split a comma-separated target list (``vocals,accompaniment``) and check the names."""
+    names = tuple(part.strip() for part in text.split(","))
+    if not names or any(not name for name in names):
+        raise DataError(f"--targets '{text}': expected comma-separated names like vocals,drums")
+    for name in names:
+        if "/" in name or "\\" in name or name.startswith("."):
+            raise DataError(f"--targets: '{name}' is not a valid target name")
+    if len(set(names)) != len(names):
+        raise DataError(f"--targets '{text}': a target is named twice")
+    return names
+
+
+def _is_scores_folder(folder: Path) -> bool:
+    """Whether ``folder`` holds the output of an earlier ``wiass evaluate``."""
+    return (folder / "scores.csv").is_file() and (folder / "summary.json").is_file()
+
+
+def _track_folders(folder: Path, what: str, exclude: set[Path]) -> dict[str, Path]:
+    """The visible sub-folders of ``folder`` (name -> path), skipping ``exclude`` and the
+    output folders of earlier evaluations."""
+    if not folder.exists():
+        raise DataError(f"{folder}: no such {what} folder")
+    if not folder.is_dir():
+        raise DataError(f"{folder}: the {what} folder is a file, not a folder")
+    found = {}
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith(".") or not child.is_dir() or child.resolve() in exclude:
+            continue
+        if _is_scores_folder(child):
+            continue
+        found[child.name] = child
+    return found
+
+
+def find_tracks(
+    references: PathLike, estimates: PathLike, *, exclude: tuple[PathLike, ...] = ()
+) -> list[str]:
+    """Names of the track folders present in both folders, sorted.
+
+    A track folder found in only one of the two is a DataError naming it; so is a references
+    folder without any track folder. Folders in ``exclude`` (e.g. an output folder placed inside
+    the estimates folder), folders holding an earlier evaluation's ``scores.csv`` and
+    ``summary.json``, and hidden folders are skipped.
+    """
+    skip = {Path(p).resolve() for p in exclude}
+    ref_dir, est_dir = Path(references), Path(estimates)
+    refs = _track_folders(ref_dir, "references", skip)
+    ests = _track_folders(est_dir, "estimates", skip)
+    if not refs:
+        raise DataError(
+            f"{ref_dir}: no track folders (expected {ref_dir}/<track>/<target>{AUDIO_SUFFIX})"
+        )
+    for path in skip:
+        if path.parent == est_dir.resolve() and path.name in refs:
+            raise DataError(f"{path}: the output folder has the name of a track; choose another")
+    for name in sorted(set(refs) - set(ests)):
+        raise DataError(f"{est_dir / name}: missing track folder (the references have '{name}')")
+    for name in sorted(set(ests) - set(refs)):
+        raise DataError(f"{ests[name]}: track '{name}' has no folder in the references {ref_dir}")
+    return sorted(refs)
+
+
+def _reference_spec(track_dir: Path, target: str) -> ReferenceSpec:
+    """The reference file of ``target``; ``accompaniment`` may come from mixture - vocals."""
+    file = track_dir / f"{target}{AUDIO_SUFFIX}"
+    if file.exists() or target != "accompaniment":
+        return ReferenceSpec(file)
+    mixture, vocals = track_dir / f"mixture{AUDIO_SUFFIX}", track_dir / f"vocals{AUDIO_SUFFIX}"
+    if mixture.exists() and vocals.exists():
+        return ReferenceSpec(mixture, (vocals,))
+    raise DataError(f"{file}: no such file (nor mixture.wav and vocals.wav to derive it)")
+
+
+def _check_same_format(
+    file: Path, info: tuple[int, int, int], ref: Path, ref_info: tuple[int, int, int]
+) -> None:
+    """Raise MetricsError when ``file`` differs from ``ref`` in rate, channels or length."""
+    (rate, channels, samples), (ref_rate, ref_channels, ref_samples) = info, ref_info
+    if rate != ref_rate:
+        raise MetricsError(f"{file}: sample rate {rate} Hz differs from {ref_rate} Hz of {ref}")
+    if channels != ref_channels:
+        raise MetricsError(f"{file}: {channels} channel(s) but {ref} has {ref_channels}")
+    if samples != ref_samples:
+        raise MetricsError(
+            f"{file}: length {samples} samples differs from {ref_samples} samples of {ref}"
+        )
+
+
+def validate_track(
+    name: str, references: PathLike, estimates: PathLike, targets: tuple[str, ...]
+) -> TrackPair:
+    """Check one track's files from their headers and describe them as a :class:`TrackPair`.
+
+    Every reference file (including mixture/vocals used to derive an accompaniment) and every
+    estimate must exist, be readable, hold samples, and share one sample rate, channel count and
+    length. Raises AudioError, DataError or MetricsError naming the offending file.
+    """
+    ref_dir, est_dir = Path(references) / name, Path(estimates) / name
+    specs = {target: _reference_spec(ref_dir, target) for target in targets}
+    estimate_files = {target: est_dir / f"{target}{AUDIO_SUFFIX}" for target in targets}
+    for target, file in estimate_files.items():
+        if not file.exists():
+            raise DataError(f"{file}: no such file (estimate of '{target}' for track '{name}')")
+    first: tuple[Path, tuple[int, int, int]] | None = None
+    ref_files = [p for spec in specs.values() for p in (spec.file, *spec.subtract)]
+    for file in dict.fromkeys([*ref_files, *estimate_files.values()]):
+        info = audio_info(file)
+        if first is None:
+            first = (file, info)
+        else:
+            _check_same_format(file, info, *first)
+    assert first is not None
+    rate, channels, samples = first[1]
+    return TrackPair(name, specs, estimate_files, rate, channels, samples, targets)
+
+
+def validate_folders(
+    references: PathLike,
+    estimates: PathLike,
+    targets: tuple[str, ...] = DEFAULT_TARGETS,
+    *,
+    exclude: tuple[PathLike, ...] = (),
+) -> list[TrackPair]:
+    """Find and validate every track (phase 1); nothing is read beyond the file headers."""
+    names = find_tracks(references, estimates, exclude=exclude)
+    return [validate_track(name, references, estimates, targets) for name in names]
+
+
+# --------------------------------------------------------------------------------------------
+# scoring
+
+
+@dataclass
+class TrackResult:
+    """The scores of one track (:class:`wiass.metrics.TrackScores`) and where they came from."""
+
+    pair: TrackPair
+    scores: TrackScores
+
+    @property
+    def name(self) -> str:
+        return self.pair.name
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per target: medians over frames of SDR/ISR/SIR/SAR, means of PES/EPS, frame counts."""
+        return self.scores.summary()
+
+
+@dataclass
+class Evaluation:
+    """Results of every track (sorted by name) and the aggregate over tracks."""
+
+    tracks: list[TrackResult]
+    targets: tuple[str, ...]
+    win_seconds: float
+    hop_seconds: float
+    aggregate: dict[str, dict[str, Any]]
+
+
+def load_references(pair: TrackPair) -> dict[str, np.ndarray]:
+    """Read the reference of every target as ``(channels, samples)`` float32.
+
+    A derived reference is its file minus the files in ``subtract`` (mixture - vocals).
+    """
+    cache: dict[Path, np.ndarray] = {}
+
+    def read(file: Path) -> np.ndarray:
+        if file not in cache:
+            cache[file] = _read_checked(file, pair)
+        return cache[file]
+
+    out = {}
+    for target, spec in pair.references.items():
+        audio = read(spec.file)
+        for other in spec.subtract:
+            audio = audio - read(other)
+        out[target] = audio
+    return out
+
+
+def load_estimates(pair: TrackPair) -> dict[str, np.ndarray]:
+    """Read the estimate of every target as ``(channels, samples)`` float32."""
+    return {target: _read_checked(file, pair) for target, file in pair.estimates.items()}
+
+
+def _read_checked(file: Path, pair: TrackPair) -> np.ndarray:
+    """Read ``file`` and make sure it still has the format its header promised."""
+    audio, rate = read_audio(file)
+    if rate != pair.sample_rate or audio.shape != (pair.channels, pair.samples):
+        raise AudioError(
+            f"{file}: holds {audio.shape[0]} channel(s) of {audio.shape[1]} samples at {rate} Hz, "
+            f"not the {pair.channels} x {pair.samples} at {pair.sample_rate} Hz its header said"
+        )
+    return audio
+
+
+def score_track(pair: TrackPair, win_seconds: float = 1.0, hop_seconds: float = 1.0) -> TrackResult:
+    """Read one validated track and compute its framewise scores (all targets jointly)."""
+    scores = evaluate_track(
+        load_references(pair), load_estimates(pair), pair.sample_rate, win_seconds, hop_seconds
+    )
+    return TrackResult(pair, scores)
+
+
+def _score_serial(
+    pairs: list[TrackPair], win_seconds: float, hop_seconds: float, bar: tqdm
+) -> list[TrackResult]:
+    """Score the tracks one after the other in this process."""
+    results = []
+    for pair in pairs:
+        bar.set_postfix_str(pair.name, refresh=False)
+        results.append(score_track(pair, win_seconds, hop_seconds))
+        bar.update()
+    return results
+
+
+def _score_parallel(
+    pairs: list[TrackPair], win_seconds: float, hop_seconds: float, jobs: int, bar: tqdm
+) -> list[TrackResult]:
+    """Score the tracks in ``jobs`` worker processes; the first failure cancels the rest.
+
+    Workers are spawned, not forked: a fork after BLAS/FFT thread pools have run in this
+    process can deadlock the child.
+    """
+    context = multiprocessing.get_context("spawn")
+    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pairs)), mp_context=context)
+    results = []
+    try:
+        futures = {
+            executor.submit(score_track, pair, win_seconds, hop_seconds): pair.name
+            for pair in pairs
+        }
+        for future in as_completed(futures):
+            try:
+                results.append(future.result())
+            except BrokenProcessPool as exc:
+                raise MetricsError(
+                    f"track '{futures[future]}': the worker process scoring it died "
+                    "(out of memory? try fewer --jobs)"
+                ) from exc
+            bar.set_postfix_str(futures[future], refresh=False)
+            bar.update()
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+def evaluate_folders(
+    references: PathLike,
+    estimates: PathLike,
+    targets: tuple[str, ...] = DEFAULT_TARGETS,
+    *,
+    jobs: int = 1,
+    win_seconds: float = 1.0,
+    hop_seconds: float = 1.0,
+    exclude: tuple[PathLike, ...] = (),
+    progress: bool = True,
+) -> Evaluation:
+    """Validate every track of the two folders, then score them all.
+
+    Nothing is computed before every track has passed :func:`validate_folders`. ``jobs`` is the
+    number of worker processes (each holds one track's audio and its BSSEval matrices).
+    """
+    if jobs < 1:
+        raise MetricsError(f"--jobs {jobs}: must be at least 1")
+    for name, value in (("win", win_seconds), ("hop", hop_seconds)):
+        if not value > 0:
+            raise MetricsError(f"--{name} {value}: must be a positive number of seconds")
+    pairs = validate_folders(references, estimates, targets, exclude=exclude)
+    for pair in pairs:
+        if int(min(win_seconds, hop_seconds) * pair.sample_rate) < 1:
+            raise MetricsError(
+                f"--win {win_seconds} / --hop {hop_seconds}: shorter than one sample at "
+                f"{pair.sample_rate} Hz (track '{pair.name}')"
+            )
+    disable = None if progress else True
+    with tqdm(total=len(pairs), desc="evaluating", unit="track", disable=disable) as bar:
+        if jobs == 1 or len(pairs) == 1:
+            results = _score_serial(pairs, win_seconds, hop_seconds, bar)
+        else:
+            results = _score_parallel(pairs, win_seconds, hop_seconds, jobs, bar)
+    results.sort(key=lambda result: result.name)
+    summary = aggregate([result.summary() for result in results])
+    return Evaluation(results, targets, win_seconds, hop_seconds, summary)
+
+
+# --------------------------------------------------------------------------------------------
+# outputs
+
+REPORTED_METRICS = ("SDR", "SIR", "SAR", "ISR")
+"""Order of the BSSEval metrics in the outputs (museval's order)."""
+
+CSV_COLUMNS = (
+    "track",
+    "target",
+    *REPORTED_METRICS,
+    *SILENCE_METRICS,
+    "frames",
+    "nan_frames",
+    "pes_frames",
+    "eps_frames",
+)
+
+
+def _finite_or_none(value: float) -> float | None:
+    """JSON has no NaN or infinity: such values are written as null."""
+    return float(value) if math.isfinite(value) else None
+
+
+def _clean(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None (recursively)."""
+    if isinstance(data, float):
+        return _finite_or_none(data)
+    if isinstance(data, dict):
+        return {key: _clean(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_clean(value) for value in data]
+    return data
+
+
+def track_json(result: TrackResult, win_seconds: float, hop_seconds: float) -> dict[str, Any]:
+    """The JSON document of one track.
+
+    museval's layout (``targets[i].frames[k] = {time, duration, metrics: {SDR, SIR, SAR, ISR}}``,
+    times in seconds) plus, per target, the reference and estimate files, the PES/EPS values of
+    the frames where they are defined, and the per-track ``summary``. NaN (undefined) and
+    infinity (e.g. SIR of a single evaluated target) are written as null.
+    """
+    scores, pair = result.scores, result.pair
+    targets = []
+    summaries = result.summary()
+    for target, values in scores.targets.items():
+        frames = [
+            {
+                "time": k * hop_seconds,
+                "duration": win_seconds,
+                "metrics": {m: float(getattr(values, m.lower())[k]) for m in REPORTED_METRICS},
+            }
+            for k in range(values.sdr.size)
+        ]
+        silence = {
+            metric: [
+                {"frame": int(k), "time": int(k) * hop_seconds, "value": float(v)}
+                for k, v in zip(frame_ids, values_db, strict=True)
+            ]
+            for metric, frame_ids, values_db in (
+                ("PES", values.pes_frames, values.pes),
+                ("EPS", values.eps_frames, values.eps),
+            )
+        }
+        targets.append(
+            {
+                "name": target,
+                "reference": pair.references[target].describe(),
+                "estimate": str(pair.estimates[target]),
+                "summary": summaries[target],
+                "frames": frames,
+                **silence,
+            }
+        )
+    document = {
+        "track": pair.name,
+        "sample_rate": pair.sample_rate,
+        "win_seconds": win_seconds,
+        "hop_seconds": hop_seconds,
+        "win_samples": scores.win,
+        "hop_samples": scores.hop,
+        "targets": targets,
+    }
+    return _clean(document)
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else repr(value)
+    return str(value)
+
+
+def summary_csv(results: list[TrackResult]) -> str:
+    """One row per track and target with the per-track values (empty cell = undefined)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for result in results:
+        for target, row in result.summary().items():
+            cells = {"track": result.name, "target": target, **row}
+            writer.writerow([_csv_cell(cells[column]) for column in CSV_COLUMNS])
+    return buffer.getvalue()
+
+
+def output_files(out: PathLike, evaluation: Evaluation) -> list[Path]:
+    """The files :func:`write_results` writes, in writing order."""
+    folder = Path(out)
+    tracks = [folder / "tracks" / f"{result.name}.json" for result in evaluation.tracks]
+    return [*tracks, folder / "summary.json", folder / "scores.csv"]
+
+
+def check_output_folder(out: PathLike) -> Path:
+    """Make sure ``out`` can be created and written, without creating anything yet."""
+    folder = Path(out)
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"{folder}: cannot create the output folder ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{folder}: the output folder is not writable")
+    return folder
+
+
+def write_results(out: PathLike, evaluation: Evaluation) -> list[Path]:
+    """Write ``tracks/<track>.json``, ``summary.json`` and ``scores.csv`` into ``out``.
+
+    Each file is written atomically; returns their paths.
+    """
+    folder = check_writable_folder(out)
+    paths = output_files(folder, evaluation)
+    for result, path in zip(evaluation.tracks, paths, strict=False):
+        write_json(path, track_json(result, evaluation.win_seconds, evaluation.hop_seconds))
+    summary = {
+        "targets": list(evaluation.targets),
+        "tracks": [result.name for result in evaluation.tracks],
+        "win_seconds": evaluation.win_seconds,
+        "hop_seconds": evaluation.hop_seconds,
+        "aggregate": evaluation.aggregate,
+    }
+    write_json(paths[-2], _clean(summary))
+    write_text(paths[-1], summary_csv(evaluation.tracks))
+    return paths
+
+
+def _number(value: float, width: int = 8) -> str:
+    return f"{'n/a':>{width}}" if math.isnan(value) else f"{value:{width}.2f}"
+
+
+def format_table(evaluation: Evaluation) -> str:
+    """One plain-text table per target: median and mean over tracks of every metric.
+
+    SDR/SIR/SAR/ISR of a track are medians over its frames, PES/EPS means over its silent
+    frames (dB; lower is better); the table adds the frame counts of all tracks.
+    """
+    n_tracks = len(evaluation.tracks)
+    framing = f"{evaluation.win_seconds:g} s frames, {evaluation.hop_seconds:g} s hop"
+    blocks = []
+    for target in evaluation.targets:
+        entry = evaluation.aggregate[target]
+        lines = [
+            f"{target}  ({n_tracks} track{'s' if n_tracks != 1 else ''}, {framing})",
+            f"  {'metric':<7}{'median':>8}{'mean':>8}{'tracks':>8}",
+        ]
+        for metric in (*REPORTED_METRICS, *SILENCE_METRICS):
+            values = entry[metric]
+            lines.append(
+                f"  {metric:<7}{_number(values['median'])}{_number(values['mean'])}"
+                f"{values['tracks']:>8d}"
+            )
+        frames = entry["frames"]
+        lines.append(
+            f"  frames: {frames['total']} in all, {frames['nan']} undefined "
+            "(a reference or estimate silent)"
+        )
+        lines.append(
+            f"  silent frames: {frames['pes']} in the reference (PES), "
+            f"{frames['eps']} in the estimate (EPS)"
+        )
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
