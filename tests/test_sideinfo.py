@@ -416,3 +416,11 @@ def test_user_side_info_takes_strings_or_paths(tmp_path):
     assert user_side_info(str(path), "A3.1", PARAMS).n_steps == 2
     with pytest.raises(SideInfoError, match="no such side-information file"):
         user_side_info("vocals.txt", "A3.1", PARAMS)
+
+
+def test_overlong_side_info_argument_is_a_clear_error():
+    params = SideInfoConfig()
+    with pytest.raises(SideInfoError, match="no such side-information file"):
+        user_side_info("x" * 300 + ".txt", "A3.1", params)
+    activity = user_side_info("01" * 200, "A3.1", params)
+    assert activity.values.shape == (400, 1)

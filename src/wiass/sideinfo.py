@@ -413,11 +413,27 @@ def user_side_info(
     string of 0s and 1s is an activity string (:func:`parse_activity`).
     """
     text = os.fspath(source)
-    if Path(text).exists() or Path(text).suffix or not re.fullmatch(r"[01\s]+", text):
-        return read_side_info(text, kind, params, step_rate=step_rate, duration=duration)
-    spec = _user_kind(kind, f"activity string '{_short(text)}'")
-    values = parse_activity(text)
-    return SideInfo(check_values(values, spec.name, params, "activity string"), None, spec.name)
+    if re.fullmatch(r"[01\s]+", text) and not _is_file(text):
+        spec = _user_kind(kind, f"activity string '{_short(text)}'")
+        values = parse_activity(text)
+        return SideInfo(check_values(values, spec.name, params, "activity string"), None, spec.name)
+    return read_side_info(text, kind, params, step_rate=step_rate, duration=duration)
+
+
+def _is_file(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an existing file (False for names the OS cannot even look up)."""
+    try:
+        return Path(path).is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` names an existing folder (False for names the OS cannot look up)."""
+    try:
+        return Path(path).is_dir()
+    except OSError:
+        return False
 
 
 def parse_activity(text: str, *, source: str = "activity string") -> np.ndarray:
@@ -455,10 +471,9 @@ def read_side_info(
     """
     file = Path(path)
     spec = _user_kind(kind, str(file))
-    if not file.exists():
-        raise SideInfoError(f"{file}: no such side-information file")
-    if not file.is_file():
-        raise SideInfoError(f"{file}: not a file")
+    if not _is_file(file):
+        problem = "not a file" if _is_dir(file) else "no such side-information file"
+        raise SideInfoError(f"{_short(str(file), 80)}: {problem}")
     suffix = file.suffix.lower()
     if suffix == ".npy":
         values = _read_npy(file)

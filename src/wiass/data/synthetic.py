@@ -25,8 +25,10 @@ the complete 1 s frames of the vocals silent (as MUSDB18 vocals are), in songs o
 
 Accompaniment: drums (synthesised kick, snare, closed/open hi-hat, crash, with grooves per
 section and fills), bass following the chord roots, and other (detuned pads and a comping keys
-part). Every stem but the vocals carries a noise floor 60 dB below its level, so that no stem
-lacks energy in a frequency band (BSSEval's distortion filters need that).
+part). Every stem carries a noise floor 60 dB below its level, independent per channel (the
+vocals only where they sound), so that no stem lacks energy in a frequency band and no stem's
+channels are exact copies of each other: BSSEval's distortion filters are undetermined otherwise
+(its Gram matrix of delayed references becomes singular).
 
 Mixing. Stems are stereo ``(2, samples)``: panned mono sources, stereo drum kit and pads. Stem
 levels are random; the song is scaled so that the peak of the mixture and of every stem is below
@@ -1138,16 +1140,17 @@ _STEM_GAINS_DB = {
 def _mix(
     rng: np.random.Generator, stems: dict[str, np.ndarray]
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Random stem levels, a noise floor 60 dB down on all but the vocals, one scale for the
-    song (every peak < 1); returns float32 stems and their float32 sum."""
+    """Random stem levels, a noise floor 60 dB down independent per channel (on the vocals only
+    where they sound, so that their silences stay exact zeros), one scale for the song (every
+    peak < 1); returns float32 stems and their float32 sum."""
     levelled = {}
     for name, audio in stems.items():
         low, width = _STEM_GAINS_DB[name]
         target = 0.1 * 10.0 ** ((low + width * rng.random()) / 20.0)
         rms = _rms(audio)
         levelled[name] = audio * (target / rms) if rms > 0 else audio.copy()
-        if name != "vocals":
-            levelled[name] += 1e-3 * target * rng.standard_normal(audio.shape)
+        floor = 1e-3 * target * rng.standard_normal(audio.shape)
+        levelled[name] += floor * (audio != 0) if name == "vocals" else floor
     total = sum(levelled.values())
     peak = max(float(np.max(np.abs(a))) for a in (total, *levelled.values()))
     scale = rng.uniform(0.5, 0.9) / max(peak, 1e-12)
