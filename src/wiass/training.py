@@ -1,0 +1,308 @@
+"""Training on Lightning: the LightningModule, the DataModule and the ``wiass train`` run.
+
+A run folder (``--out``) holds::
+
+    config.yaml               the full config of the run (read back by --resume)
+    data.txt                  the dataset folder it trains on (read back by --resume)
+    checkpoints/last.ckpt     Lightning checkpoint after every epoch (resume from here)
+    checkpoints/best.ckpt     the epoch with the lowest validation loss
+    separator.pt              the best weights as a slim wiass checkpoint (wiass.load_separator)
+    logs/csv/version_K/       metrics.csv, hparams.yaml
+    logs/tensorboard/version_K/
+
+Scaling: with ``devices * num_nodes > 1`` the run uses Lightning's DDP strategy; under torchrun
+or SLURM Lightning reads the ranks from the environment, and started by hand it launches one
+process per device itself (re-running the same ``wiass train`` command). Every process draws its
+own share of the epoch's examples through the distributed sampler.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+import yaml
+from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from torch.nn import functional
+from torch.utils.data import DataLoader
+
+from wiass.checkpoint import save_separator, separator_payload
+from wiass.config import Config, load_config
+from wiass.data.dataset import SeparationDataset, collate
+from wiass.data.tracks import TrackSource, open_source
+from wiass.errors import CheckpointError, ConfigError, OutputError
+from wiass.files import write_text
+from wiass.model import InformedSeparator
+from wiass.sideinfo import check_params, get_kind, kind_dim
+
+LOSSES = {"l1": functional.l1_loss, "mse": functional.mse_loss}
+NORMALIZATION_EXAMPLES = 32
+"""Excerpts of the training tracks (fixed by the seed) whose mixture magnitudes give the
+model's per-bin input mean and standard deviation."""
+
+
+def check_config(config: Config) -> None:
+    """Raise :class:`ConfigError` for a config that cannot be trained."""
+    if config.train.loss not in LOSSES:
+        raise ConfigError(
+            f"train.loss: expected one of {sorted(LOSSES)}, got {config.train.loss!r}"
+        )
+    for name in ("learning_rate", "lr_factor"):
+        if getattr(config.train, name) <= 0:
+            raise ConfigError(f"train.{name}: must be positive, got {getattr(config.train, name)}")
+    if config.train.max_epochs < 1:
+        raise ConfigError(f"train.max_epochs: must be at least 1, got {config.train.max_epochs}")
+    if config.data.batch_size < 1:
+        raise ConfigError(f"data.batch_size: must be at least 1, got {config.data.batch_size}")
+    get_kind(config.side_info.kind)
+    check_params(config.side_info)
+
+
+def build_model(config: Config) -> InformedSeparator:
+    """The separator that ``config`` describes (BL1 when the side-information kind is ``none``)."""
+    side_dim = kind_dim(config.side_info.kind, config.side_info)
+    return InformedSeparator(config.audio.stft.n_bins, side_dim, config.model)
+
+
+class SeparatorModule(L.LightningModule):
+    """The separator with its loss and optimiser. ``config``: a :meth:`Config.to_dict` dict."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        self.save_hyperparameters({"config": config})
+        self.config = Config.from_dict(config)
+        self.model = build_model(self.config)
+        self.loss_fn = LOSSES[self.config.train.loss]
+
+    def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if not self.model.informed:
+            return self.model(batch["mix"])
+        return self.model(batch["mix"], batch["side_info"], batch["side_mask"])
+
+    def _loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        estimate, _ = self(batch)
+        return self.loss_fn(estimate, batch["target"])
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self._loss(batch)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, batch_size=len(batch["mix"]))
+        return loss
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        loss = self._loss(batch)
+        self.log("val_loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch["mix"]))
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        train = self.config.train
+        optimizer = torch.optim.Adam(
+            self.parameters(), lr=train.learning_rate, weight_decay=train.weight_decay
+        )
+        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, factor=train.lr_factor, patience=train.lr_patience
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["wiass"] = separator_payload(self.model, self.config)
+
+
+class SeparationDataModule(L.LightningDataModule):
+    """Training and validation examples of one dataset root (stems folder or MUSDB18)."""
+
+    def __init__(self, root: str | os.PathLike[str], config: Config) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.config = config
+        self.train_source = self._source("train")
+        self.valid_source = self._source("valid")
+
+    def _source(self, split: str) -> TrackSource:
+        return open_source(
+            self.root,
+            "train",
+            split,
+            validation_fraction=self.config.data.validation_fraction,
+            sample_rate=self.config.audio.sample_rate,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        dataset = SeparationDataset(
+            self.train_source, self.config, train=True, seed=self.config.train.seed
+        )
+        return self._loader(dataset, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        dataset = SeparationDataset(
+            self.valid_source, self.config, train=False, seed=self.config.train.seed
+        )
+        return self._loader(dataset, shuffle=False)
+
+    def _loader(self, dataset: SeparationDataset, shuffle: bool) -> DataLoader:
+        workers = self.config.data.num_workers
+        return DataLoader(
+            dataset,
+            batch_size=self.config.data.batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            collate_fn=collate,
+        )
+
+    def normalization(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-bin mean and standard deviation ``(F,)`` of training mixture magnitudes, from
+        :data:`NORMALIZATION_EXAMPLES` fixed excerpts (the same in every process)."""
+        dataset = SeparationDataset(
+            self.train_source,
+            self.config,
+            train=False,
+            kind="none",
+            length=NORMALIZATION_EXAMPLES,
+            seed=self.config.train.seed,
+        )
+        frames = torch.cat([dataset[i]["mix"] for i in range(len(dataset))])
+        return frames.mean(dim=0), frames.std(dim=0)
+
+
+@dataclass
+class TrainOptions:
+    """What ``wiass train`` asks for beside the config."""
+
+    out: Path
+    data: Path | None = None
+    devices: int | str = 1
+    num_nodes: int = 1
+    accelerator: str = "auto"
+    resume: bool = False
+    progress: bool = True
+
+
+def prepare_config(
+    config_path: str | None,
+    out: Path,
+    resume: bool,
+    *,
+    side_info: str | None = None,
+    max_epochs: int | None = None,
+    seed: int | None = None,
+) -> Config:
+    """The run's config: the saved one when resuming, else ``config_path``; then the overrides."""
+    saved = out / "config.yaml"
+    if resume:
+        if not saved.is_file():
+            raise CheckpointError(f"{out}: nothing to resume (no config.yaml from an earlier run)")
+        config = load_config(saved)
+    else:
+        if (out / "checkpoints").exists():
+            raise OutputError(
+                f"{out}: already holds a training run; use --resume to continue it, "
+                "or choose another --out"
+            )
+        config = load_config(config_path or "small")
+    if side_info is not None:
+        config.side_info = replace(config.side_info, kind=get_kind(side_info).name)
+    if max_epochs is not None:
+        config.train = replace(config.train, max_epochs=max_epochs)
+    if seed is not None:
+        config.train = replace(config.train, seed=seed)
+    check_config(config)
+    return config
+
+
+def synthetic_default(out: Path, config: Config) -> Path:
+    """The embedded default dataset for a run without ``--data``: synthetic songs written once
+    into ``out/data`` at the config's sample rate."""
+    from wiass.data.synthetic import write_dataset
+
+    folder = out / "data"
+    if not (folder / "train").is_dir():
+        write_dataset(
+            folder, n_train=40, n_test=10, seconds=30, sample_rate=config.audio.sample_rate
+        )
+    return folder
+
+
+def _data_root(options: TrainOptions, config: Config) -> Path:
+    """``--data``; else, when resuming, the run's own dataset; else the synthetic default."""
+    if options.data is not None:
+        return options.data
+    saved = options.out / "data.txt"
+    if options.resume and saved.is_file():
+        return Path(saved.read_text(encoding="utf-8").strip())
+    return synthetic_default(options.out, config)
+
+
+def _trainer(config: Config, options: TrainOptions) -> L.Trainer:
+    train = config.train
+    checkpoints = options.out / "checkpoints"
+    callbacks = [
+        ModelCheckpoint(
+            dirpath=checkpoints, filename="best", monitor="val_loss", save_top_k=1, save_last=True
+        ),
+        EarlyStopping(monitor="val_loss", patience=train.early_stopping_patience),
+        LearningRateMonitor(logging_interval="epoch"),
+    ]
+    loggers = [
+        CSVLogger(options.out / "logs", name="csv"),
+        TensorBoardLogger(options.out / "logs", name="tensorboard", default_hp_metric=False),
+    ]
+    distributed = options.num_nodes > 1 or (
+        isinstance(options.devices, int) and options.devices > 1
+    )
+    return L.Trainer(
+        accelerator=options.accelerator,
+        devices=options.devices,
+        num_nodes=options.num_nodes,
+        strategy="ddp" if distributed else "auto",
+        max_epochs=train.max_epochs,
+        max_time={"minutes": train.max_minutes} if train.max_minutes else None,
+        gradient_clip_val=train.gradient_clip,
+        callbacks=callbacks,
+        logger=loggers,
+        default_root_dir=options.out,
+        enable_progress_bar=options.progress,
+        enable_model_summary=options.progress,
+        log_every_n_steps=1,
+    )
+
+
+def train(config: Config, options: TrainOptions) -> Path:
+    """Train a separator; returns the path of the exported ``separator.pt``."""
+    out = options.out
+    out.mkdir(parents=True, exist_ok=True)
+    L.seed_everything(config.train.seed, workers=True, verbose=False)
+    data_root = _data_root(options, config)
+    datamodule = SeparationDataModule(data_root, config)
+    module = SeparatorModule(config.to_dict())
+    last = out / "checkpoints" / "last.ckpt"
+    if options.resume and not last.is_file():
+        raise CheckpointError(f"{out}: nothing to resume (no checkpoints/last.ckpt)")
+    if not options.resume:
+        module.model.set_normalization(*datamodule.normalization())
+    trainer = _trainer(config, options)
+    if trainer.is_global_zero:
+        write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        write_text(out / "data.txt", f"{data_root.resolve()}\n")
+    trainer.fit(module, datamodule=datamodule, ckpt_path=last if options.resume else None)
+    return export_best(out) if trainer.is_global_zero else out / "separator.pt"
+
+
+def export_best(out: Path) -> Path:
+    """Write the best epoch's weights as ``out/separator.pt`` (slim wiass checkpoint)."""
+    checkpoints = out / "checkpoints"
+    best = checkpoints / "best.ckpt"
+    source = best if best.is_file() else checkpoints / "last.ckpt"
+    payload = torch.load(source, map_location="cpu", weights_only=True)["wiass"]
+    config = Config.from_dict(payload["config"])
+    model = InformedSeparator(payload["n_bins"], payload["side_dim"], config.model)
+    model.load_state_dict(payload["state_dict"])
+    target = out / "separator.pt"
+    save_separator(target, model, config)
+    return target
