@@ -6,6 +6,7 @@ Each command imports its module inside the function so that ``wiass --help`` sta
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -29,6 +30,10 @@ class _WiassGroup(click.Group):
 @click.version_option(__version__, prog_name="wiass")
 def main() -> None:
     """Weakly informed audio source separation."""
+    # Idle OpenMP threads sleep instead of spinning: on a machine shared with other processes,
+    # spinning threads stall the LSTMs' per-step barriers and small tensor ops (up to 10x
+    # slower). Set here, before any command imports torch.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 @main.command("evaluate")
@@ -265,11 +270,6 @@ def separate_command(
     attention over the side information). Side information describes the whole song: its steps
     are taken to cover the file uniformly. Everything is checked before anything is written.
     """
-    import os
-
-    # Idle OpenMP threads sleep instead of spinning: on a machine shared with other processes,
-    # spinning threads stall the LSTMs' per-step barriers (10x slower); set before torch loads.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     from wiass.separate import plan_threads, prepare_jobs, run_job, summary_lines

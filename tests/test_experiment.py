@@ -1,0 +1,135 @@
+"""The Table-1 experiment: oracles, alignment accuracy, tables, and a tiny resumable run."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+from helpers import write_dataset
+
+from wiass.errors import ConfigError
+from wiass.experiment import (
+    alignment_scores,
+    oracle_vocals,
+    select_systems,
+    system_row,
+    true_steps,
+)
+from wiass.transforms import STFTConfig
+
+STFT = STFTConfig(n_fft=256, hop=64)
+
+
+def test_true_steps_pick_the_nearest_described_frame():
+    alignment = np.array([-1, -1, 1, 4, 7, -1])
+    assert true_steps(alignment, 9).tolist() == [2, 2, 2, 3, 3, 3, 4, 4, 4]
+    assert true_steps(np.array([-1, -1]), 3).tolist() == [-1, -1, -1]
+
+
+def test_alignment_scores_of_a_perfect_and_a_wrong_attention():
+    alignment = np.array([-1, 0, 2, 4, 6, -1])
+    n_frames = 8
+    truth = true_steps(alignment, n_frames)
+    perfect = np.eye(6)[truth]
+    assert alignment_scores(perfect, alignment) == {"accuracy": 1.0, "mass": 1.0}
+    wrong = np.zeros((n_frames, 6))
+    wrong[:, 0] = 1.0
+    scores = alignment_scores(wrong, alignment)
+    assert scores["mass"] == pytest.approx(np.mean(np.abs(truth - 0) <= 1))
+    assert scores["accuracy"] == scores["mass"] < 0.5
+
+
+def test_oracles_separate_as_their_definitions_say():
+    rng = np.random.default_rng(0)
+    n = 8000
+    vocals = rng.standard_normal((2, n)).astype(np.float32)
+    vocals[:, 2000:4000] = 0.0
+    accompaniment = 0.5 * rng.standard_normal((2, n)).astype(np.float32)
+    mixture = vocals + accompaniment
+    np.testing.assert_array_equal(oracle_vocals(mixture, vocals, "Mix", STFT), mixture)
+    irm = oracle_vocals(mixture, vocals, "IRM1", STFT)
+    ibm = oracle_vocals(mixture, vocals, "IBM1", STFT)
+    for estimate in (irm, ibm):
+        assert estimate.shape == mixture.shape
+        error = np.mean((estimate - vocals) ** 2)
+        assert error < 0.5 * np.mean((mixture - vocals) ** 2)
+    inner = slice(2400, 3600)
+    assert np.max(np.abs(ibm[:, inner])) == 0.0, "a binary mask keeps nothing where V is silent"
+    with pytest.raises(ConfigError, match="unknown oracle"):
+        oracle_vocals(mixture, vocals, "IRM9", STFT)
+
+
+def test_system_row_takes_medians_over_tracks_and_mean_over_seeds():
+    def seed(sdr_values, pes):
+        return {
+            f"t{i}": {"SDR": v, "SAR": v, "SIR": v, "PES": pes, "EPS": -30.0,
+                      "EPS_nonsilent": -20.0, "frames": 3, "nan_frames": 0,
+                      "pes_frames": 1, "eps_frames": 1, "ISR": v}
+            for i, v in enumerate(sdr_values)
+        }  # fmt: skip
+
+    row = system_row([seed([1.0, 2.0, 9.0], -40.0), seed([3.0, 4.0, 5.0], -60.0)])
+    assert row["SDR"] == pytest.approx((2.0 + 4.0) / 2)
+    assert row["SDR_std"] == pytest.approx(1.0)
+    assert row["SDR_mean"] == pytest.approx((4.0 + 4.0) / 2)
+    assert row["PES"] == pytest.approx(-50.0) and row["PES_std"] == pytest.approx(10.0)
+    assert row["seeds"] == 2
+
+
+def test_unknown_system_is_a_clear_error():
+    assert [s.name for s in select_systems("M2, BL1")] == ["BL1", "M2"]
+    with pytest.raises(ConfigError, match="unknown system 'BL3'"):
+        select_systems("BL1,BL3")
+
+
+TINY = {
+    "audio": {"sample_rate": 8000, "n_fft": 256, "hop": 64},
+    "side_info": {"pad_range": [2, 4], "rate_range": [2, 3], "bands": 6},
+    "data": {"excerpt_seconds": 1.0, "examples_per_epoch": 8, "validation_examples": 4,
+             "batch_size": 4},
+    "model": {"hidden_size": 8, "mix_layers": 1, "side_layers": 1, "decoder_layers": 1,
+              "side_hidden_size": 8, "attention_size": 8},
+    "train": {"max_epochs": 1},
+}  # fmt: skip
+
+
+@pytest.mark.slow
+def test_tiny_experiment_writes_tables_and_resumes(tmp_path):
+    data = write_dataset(tmp_path / "data", n_train=3, n_test=2)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "exp"
+    command = [sys.executable, "-m", "wiass", "experiment", "--data", str(data)]
+    command += ["--config", str(config), "--out", str(out), "--systems", "BL1,A3.1,M1"]
+    first = subprocess.run(command, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+
+    with open(out / "table1.csv", newline="") as handle:
+        rows = {row["system"]: row for row in csv.DictReader(handle)}
+    assert list(rows) == ["BL1", "A3.1", "M1", "IRM1", "IBM1", "Mix"]
+    assert {"system", "SDR", "SAR", "SIR", "PES", "EPS"} <= set(rows["BL1"])
+    assert float(rows["IRM1"]["SDR"]) > float(rows["Mix"]["SDR"])
+    alignment = (out / "alignment.csv").read_text()
+    assert "A3.1" in alignment and "M1" in alignment and "BL1" not in alignment
+    assert (out / "attention" / "A3.1.png").is_file()
+
+    stored = out / "scores" / "BL1-seed0.json"
+    marker = json.loads(stored.read_text())
+    first_track = next(iter(marker))
+    marker[first_track]["SDR"] = 123.0
+    stored.write_text(json.dumps(marker))
+    separator = out / "runs" / "BL1" / "seed0" / "separator.pt"
+    modified = separator.stat().st_mtime_ns
+    second = subprocess.run(command, capture_output=True, text=True)
+    assert second.returncode == 0, second.stderr
+    assert separator.stat().st_mtime_ns == modified, "a finished system was retrained"
+    with open(out / "table1.csv", newline="") as handle:
+        again = {row["system"]: row for row in csv.DictReader(handle)}
+    assert float(again["BL1"]["SDR_mean"]) > float(rows["BL1"]["SDR_mean"]) + 30, (
+        "the stored scores were not reused"
+    )
