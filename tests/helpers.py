@@ -47,3 +47,14 @@ def write_dataset(root: Path, n_train: int = 4, n_test: int = 1) -> Path:
     for i in range(n_test):
         write_track(root / "test" / f"test song {i}", seconds=3.0, seed=100 + i)
     return root
+
+
+TINY_MODEL = {
+    "hidden_size": 8,
+    "mix_layers": 1,
+    "side_layers": 1,
+    "decoder_layers": 1,
+    "side_hidden_size": 8,
+    "attention_size": 8,
+}
+"""Model sizes of the untrained separators that tests build (fast; their outputs mean nothing)."""

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
+from helpers import SR, write_dataset, write_track
 from torch.utils.data import DataLoader
 
 from wiass.audio import read_audio
@@ -33,43 +34,7 @@ from wiass.data.tracks import (
 from wiass.errors import ConfigError, DataError
 from wiass.transforms import magnitude
 
-SR = 8000
 MUSDB_VALIDATION_TRACK = "Actions - One Minute Smile"
-
-
-def write_track(
-    folder: Path,
-    seconds: float = 3.0,
-    seed: int = 0,
-    sample_rate: int = SR,
-    silent_vocals: bool = True,
-    channels: int = 2,
-) -> dict[str, np.ndarray]:
-    """Write mixture.wav and the four stems (FLOAT WAV); return them as (channels, samples).
-
-    The vocals are silent (exact zeros) over their second quarter when ``silent_vocals``.
-    """
-    rng = np.random.default_rng(seed)
-    n = round(seconds * sample_rate)
-    stems = {
-        name: (0.1 * (k + 1) * rng.standard_normal((channels, n))).astype(np.float32)
-        for k, name in enumerate(STEMS)
-    }
-    if silent_vocals:
-        stems["vocals"][:, n // 4 : n // 2] = 0.0
-    stems["mixture"] = sum(stems[name] for name in STEMS)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, audio in stems.items():
-        sf.write(folder / f"{name}.wav", audio.T, sample_rate, subtype="FLOAT")
-    return stems
-
-
-def write_dataset(root: Path, n_train: int = 4, n_test: int = 1) -> Path:
-    for i in range(n_train):
-        write_track(root / "train" / f"song {i}", seconds=3.0 + 0.5 * i, seed=i)
-    for i in range(n_test):
-        write_track(root / "test" / f"test song {i}", seconds=3.0, seed=100 + i)
-    return root
 
 
 def make_config(**data: object) -> Config:

@@ -10,21 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from helpers import TINY_MODEL
 
 from wiass.checkpoint import save_separator
 from wiass.config import Config, load_config
 from wiass.demo import SYSTEMS, run_demo, shipped_model
 from wiass.errors import ConfigError, OutputError
 from wiass.training import build_model
-
-TINY_MODEL = {
-    "hidden_size": 8,
-    "mix_layers": 1,
-    "side_layers": 1,
-    "decoder_layers": 1,
-    "side_hidden_size": 8,
-    "attention_size": 8,
-}
 
 
 def tiny_models(folder: Path, sample_rate: int = 8000) -> dict[str, Path]:

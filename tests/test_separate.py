@@ -14,6 +14,7 @@ import pytest
 import soundfile as sf
 import torch
 from click.testing import CliRunner
+from helpers import TINY_MODEL
 
 import wiass
 from wiass.audio import resample
@@ -41,14 +42,7 @@ TINY = {
     "audio": {"sample_rate": MODEL_RATE, "n_fft": 256, "hop": 64},
     "side_info": {"kind": "A3.1", "pad_range": [2, 4], "rate_range": [2, 3], "bands": 6},
     "data": {"excerpt_seconds": 1.0},
-    "model": {
-        "hidden_size": 8,
-        "mix_layers": 1,
-        "side_layers": 1,
-        "decoder_layers": 1,
-        "side_hidden_size": 8,
-        "attention_size": 8,
-    },
+    "model": TINY_MODEL,
 }
 KINDS = ("none", "random", "A3.1", "M1")
 
