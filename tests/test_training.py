@@ -197,3 +197,12 @@ def test_foreign_and_future_checkpoints_are_refused(tmp_path):
     torch.save(payload, future)
     with pytest.raises(CheckpointError, match="format 2 was written by wiass"):
         load_separator(future)
+
+
+def test_bad_dataset_leaves_no_run_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    out = tmp_path / "run"
+    result = run_wiass("train", "--data", str(tmp_path / "empty"), "--out", str(out))
+    assert result.returncode == 2
+    assert "no track folders" in result.stderr and str(tmp_path / "empty") in result.stderr
+    assert not out.exists()

@@ -276,10 +276,10 @@ def _trainer(config: Config, options: TrainOptions) -> L.Trainer:
 def train(config: Config, options: TrainOptions) -> Path:
     """Train a separator; returns the path of the exported ``separator.pt``."""
     out = options.out
-    out.mkdir(parents=True, exist_ok=True)
     L.seed_everything(config.train.seed, workers=True, verbose=False)
     data_root = _data_root(options, config)
     datamodule = SeparationDataModule(data_root, config)
+    out.mkdir(parents=True, exist_ok=True)
     module = SeparatorModule(config.to_dict())
     last = out / "checkpoints" / "last.ckpt"
     if options.resume and not last.is_file():
