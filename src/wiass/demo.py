@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,11 @@ from wiass.audio import write_audio
 from wiass.checkpoint import Separator, load_separator
 from wiass.data.synthetic import generate_song
 from wiass.errors import ConfigError, OutputError
+from wiass.experiment import track_side_info
 from wiass.files import atomic_path, check_writable_folder, write_json
 from wiass.metrics import aggregate, evaluate_track
 from wiass.separate import separate
-from wiass.sideinfo import SideInfo, generate
-from wiass.transforms import magnitude
+from wiass.sideinfo import SideInfo
 
 
 @dataclass(frozen=True)
@@ -145,28 +145,12 @@ def _empty_results(sample_rate: int, separator: Separator) -> dict[str, Any]:
     }
 
 
-def true_side_info(separator: Separator, vocals: np.ndarray, seed: int) -> SideInfo | None:
-    """Side information of the separator's kind generated from the true ``vocals`` of a whole
-    song (None for BL1), with its true alignment."""
-    kind = separator.side_info_kind
-    if kind == "none":
-        return None
-    config = separator.config
-    target_mag = magnitude(vocals.mean(axis=0), config.audio.stft).numpy()
-    params = replace(config.side_info, pad_range=(0, 0))
-    rng = np.random.default_rng(seed)
-    return generate(
-        kind, target_mag, 0, target_mag.shape[0], rng, params,
-        sample_rate=config.audio.sample_rate, n_fft=config.audio.n_fft,
-    )  # fmt: skip
-
-
 def _run_system(
     system: DemoSystem, separator: Separator, song: Any, seed: int, folder: Path
 ) -> dict[str, Any]:
     """Separate ``song`` with one system, save its outputs, return its vocals scores."""
     vocals = song.stems["vocals"]
-    side_info = true_side_info(separator, vocals, seed)
+    side_info = track_side_info(separator, vocals, seed)
     result = separate(song.mixture, song.sample_rate, separator, side_info=side_info)
     write_audio(folder / "vocals.wav", result["vocals"], song.sample_rate, subtype="FLOAT")
     write_audio(
