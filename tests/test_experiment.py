@@ -12,14 +12,17 @@ import pytest
 import yaml
 from helpers import write_dataset
 
+from wiass.data.tracks import Track
 from wiass.errors import ConfigError
 from wiass.experiment import (
     alignment_scores,
     oracle_vocals,
+    score_estimate,
     select_systems,
     system_row,
     true_steps,
 )
+from wiass.metrics import evaluate_track
 from wiass.transforms import STFTConfig
 
 STFT = STFTConfig(n_fft=256, hop=64)
@@ -133,3 +136,25 @@ def test_tiny_experiment_writes_tables_and_resumes(tmp_path):
     assert float(again["BL1"]["SDR_mean"]) > float(rows["BL1"]["SDR_mean"]) + 30, (
         "the stored scores were not reused"
     )
+
+
+def test_score_estimate_gives_both_eps_variants():
+    rng = np.random.default_rng(1)
+    n = 4 * 8000
+    vocals = rng.standard_normal((2, n)).astype(np.float32)
+    vocals[:, 8000:16000] = 0.0
+    mixture = vocals + 0.5 * rng.standard_normal((2, n)).astype(np.float32)
+    estimate = vocals + 0.1 * rng.standard_normal((2, n)).astype(np.float32)
+    estimate[:, 24000:] = 0.0
+    estimate[:, 8000:16000] = 0.0
+    track = Track("t", 8000, mixture, {"vocals": vocals})
+    scores = score_estimate(track, estimate)
+    references = {"vocals": vocals, "accompaniment": mixture - vocals}
+    estimates = {"vocals": estimate, "accompaniment": mixture - estimate}
+    paper = evaluate_track(references, estimates, 8000, eps_for_silent_target=False)
+    assert scores["EPS_nonsilent"] == pytest.approx(paper.summary()["vocals"]["EPS"])
+    assert scores["EPS"] == pytest.approx(
+        evaluate_track(references, estimates, 8000).summary()["vocals"]["EPS"]
+    )
+    assert np.isfinite(scores["EPS_nonsilent"])
+    assert scores["EPS"] < scores["EPS_nonsilent"], "the silent-target frame must count only in EPS"

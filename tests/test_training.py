@@ -16,7 +16,7 @@ from helpers import write_dataset
 
 from wiass.checkpoint import FORMAT_VERSION, load_separator, save_separator
 from wiass.config import load_config
-from wiass.errors import CheckpointError, ConfigError, OutputError
+from wiass.errors import CheckpointError, ConfigError, OutputError, SideInfoError
 from wiass.training import TrainOptions, build_model, prepare_config, train
 
 TINY = {
@@ -160,7 +160,7 @@ def test_bad_config_is_one_line_and_exit_2(tmp_path, data_root):
 
 
 def test_unknown_side_info_kind_is_rejected(tiny_config, tmp_path):
-    with pytest.raises(Exception, match="A9"):
+    with pytest.raises(SideInfoError, match="A9"):
         prepare_config(str(tiny_config), tmp_path / "r", False, side_info="A9")
 
 

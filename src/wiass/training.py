@@ -31,7 +31,7 @@ from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch.nn import functional
 from torch.utils.data import DataLoader
 
-from wiass.checkpoint import save_separator, separator_payload
+from wiass.checkpoint import load_separator, save_separator, separator_payload
 from wiass.config import Config, load_config
 from wiass.data.dataset import SeparationDataset, collate
 from wiass.data.tracks import TrackSource, open_source
@@ -299,10 +299,7 @@ def export_best(out: Path) -> Path:
     checkpoints = out / "checkpoints"
     best = checkpoints / "best.ckpt"
     source = best if best.is_file() else checkpoints / "last.ckpt"
-    payload = torch.load(source, map_location="cpu", weights_only=True)["wiass"]
-    config = Config.from_dict(payload["config"])
-    model = InformedSeparator(payload["n_bins"], payload["side_dim"], config.model)
-    model.load_state_dict(payload["state_dict"])
+    separator = load_separator(source)
     target = out / "separator.pt"
-    save_separator(target, model, config)
+    save_separator(target, separator.model, separator.config)
     return target
