@@ -17,12 +17,14 @@ from wiass.sideinfo import (
     band_matrix,
     frame_activity,
     generate,
+    generate_from_features,
     get_kind,
     kind_dim,
     labels_to_activity,
     parse_activity,
     read_labels,
     read_side_info,
+    target_features,
     user_side_info,
 )
 
@@ -252,6 +254,47 @@ def test_different_seeds_give_different_side_information(kind):
     mag = random_target()
     outputs = {make(kind, mag, 40, 90, seed=s).values.tobytes() for s in range(6)}
     assert len(outputs) > 1
+
+
+# --- generation from per-frame features ------------------------------------------------------
+
+
+GENERATED = [name for name, spec in KINDS.items() if spec.generated]
+
+
+@pytest.mark.parametrize("kind", GENERATED)
+@pytest.mark.parametrize("gain", [1.0, 0.3, 1.7])
+def test_window_of_scaled_features_equals_generating_from_the_scaled_window(kind, gain):
+    mag = random_target(300, seed=4)
+    features = target_features(kind, mag, PARAMS, sample_rate=SR, n_fft=N_FFT)
+    assert features.n_frames == 300
+    window = features.window(60, 230).scaled(gain)
+    got = generate_from_features(kind, window, 40, 90, np.random.default_rng(2), PARAMS)
+    expected = make(kind, gain * mag[60:230], 40, 90, seed=2)
+    np.testing.assert_array_equal(got.alignment, expected.alignment)
+    if get_kind(kind).binary:
+        np.testing.assert_array_equal(got.values, expected.values)
+    else:
+        np.testing.assert_allclose(got.values, expected.values, atol=1e-6, rtol=0)
+    assert got.rate == expected.rate and got.kind == expected.kind
+
+
+def test_features_must_match_the_kind():
+    mag = random_target(100)
+    activity = target_features("A1", mag, PARAMS, sample_rate=SR, n_fft=N_FFT)
+    assert activity.features == "activity" and activity.power.shape == (100, 1)
+    bands = target_features("M1", mag, PARAMS, sample_rate=SR, n_fft=N_FFT)
+    assert bands.features == "bands" and bands.power.shape == (100, PARAMS.bands)
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="needs bands features, got activity"):
+        generate_from_features("M2", activity, 0, 50, rng, PARAMS)
+    with pytest.raises(ValueError, match="needs activity features, got None"):
+        generate_from_features("A1", None, 0, 50, rng, PARAMS)
+    with pytest.raises(ValueError, match="does not fit"):
+        generate_from_features("A1", activity, 60, 50, rng, PARAMS)
+    with pytest.raises(ValueError, match="not generated"):
+        target_features("random", mag, PARAMS)
+    assert generate_from_features("none", None, 0, 50, rng, PARAMS).values.shape == (0, 0)
 
 
 def test_random_length_comes_from_the_range():

@@ -63,6 +63,9 @@ class DataConfig:
 
     ``random_mix``: every stem of a training example comes from its own random track.
     ``augment``: every stem gets a random gain drawn uniformly from ``gain_range``.
+    ``cache_mb``: memory (MiB) for holding the stems a dataset reads in memory, decoded (mono
+    float32 at ``audio.sample_rate``); a dataset that needs more reads its excerpts from the
+    files instead, and 0 turns the cache off.
     """
 
     target: str = "vocals"
@@ -75,6 +78,7 @@ class DataConfig:
     batch_size: int = 16
     num_workers: int = 0
     gain_range: tuple[float, float] = (0.25, 1.25)
+    cache_mb: int = 2048
 
 
 @dataclass

@@ -22,6 +22,14 @@ stands for). Averaging or voting over the block would blur what the step says, a
 frame would then be "the" frame the step describes; sampling keeps the true alignment exact:
 ``values[m] == frame_values[alignment[m]]`` for every aligned step.
 
+:func:`generate` takes the target's magnitudes over a context window. What it needs of them per
+frame, the frame energy (activity kinds) or the band powers (M1/M2), is a
+:class:`TargetFeatures` (:func:`target_features`); both scale with the square of a gain and a
+stretch of frames is a slice, so a dataset computes them once per track and generates every
+excerpt's side information from a window of them with :func:`generate_from_features`, without
+an STFT per excerpt. The activity threshold and the band scaling then apply within the window,
+exactly as :func:`generate` does on the window's magnitudes.
+
 At separation time a user gives side information as an activity string (``0011100``), a text
 or CSV file (one value per line, or one row of ``D`` values per line), an Audacity label file
 (``start<TAB>end<TAB>label`` lines marking the sung regions) or a ``.npy`` array; see
@@ -181,8 +189,19 @@ def frame_activity(target_mag: np.ndarray, threshold_db: float) -> np.ndarray:
     A frame is active when its energy (sum of squared magnitudes) is above zero and its level
     ``10*log10(energy + 1e-12)`` is above the loudest frame's level minus ``threshold_db``.
     """
+    return energy_activity(frame_energy(target_mag), threshold_db)
+
+
+def frame_energy(target_mag: np.ndarray) -> np.ndarray:
+    """Energy ``(N,)`` float64 of every frame of a magnitude spectrogram ``(N, F)``: the sum of
+    its squared magnitudes."""
     mag = np.asarray(target_mag, dtype=np.float64)
-    energy = np.sum(mag * mag, axis=-1)
+    return np.sum(mag * mag, axis=-1)
+
+
+def energy_activity(energy: np.ndarray, threshold_db: float) -> np.ndarray:
+    """:func:`frame_activity` from the frame energies ``(N,)`` (:func:`frame_energy`)."""
+    energy = np.asarray(energy, dtype=np.float64)
     if energy.size == 0:
         return np.zeros(energy.shape, dtype=bool)
     level = 10.0 * np.log10(energy + 1e-12)
@@ -240,10 +259,21 @@ def band_features(
     A band with no energy is 0, like an inactive frame. The features do not depend on the
     overall gain of the target.
     """
+    return power_features(band_power(target_mag, sample_rate, n_fft, bands), range_db)
+
+
+def band_power(target_mag: np.ndarray, sample_rate: int, n_fft: int, bands: int) -> np.ndarray:
+    """Mean power ``(N, bands)`` float32 of each band (:func:`band_matrix`) in every frame of a
+    magnitude spectrogram ``(N, F)``: squared magnitudes, linear in the target's power."""
     mag = np.asarray(target_mag, dtype=np.float32)
     if mag.shape[-1] != n_fft // 2 + 1:
         raise ValueError(f"band features: {mag.shape[-1]} bins do not match n_fft={n_fft}")
-    power = ((mag * mag) @ _pooling(sample_rate, n_fft, bands)).astype(np.float64)
+    return (mag * mag) @ _pooling(sample_rate, n_fft, bands)
+
+
+def power_features(power: np.ndarray, range_db: float = BAND_RANGE_DB) -> np.ndarray:
+    """:func:`band_features` from the band powers ``(N, bands)`` (:func:`band_power`)."""
+    power = np.asarray(power, dtype=np.float64)
     if power.size == 0 or power.max() <= 0:
         return np.zeros(power.shape, dtype=np.float32)
     level = 10.0 * np.log10(power + 1e-12)
@@ -253,6 +283,67 @@ def band_features(
 
 # ---------------------------------------------------------------------------------------------
 # Generation from the true target
+
+
+@dataclass(frozen=True)
+class TargetFeatures:
+    """What generation needs from the target's magnitudes, one row per STFT frame.
+
+    ``features``: the kind's features, ``activity`` or ``bands``. ``power (N, D)``: for
+    ``activity`` the frame energy (:func:`frame_energy`, ``D = 1``), for ``bands`` the mean
+    band power (:func:`band_power`, ``D = bands``). Both are linear in the squared magnitudes:
+    a target scaled by a gain has the features :meth:`scaled` by it, and a stretch of frames has
+    a :meth:`window` of them. A dataset computes them once per track and generates the side
+    information of every excerpt from a window (:func:`generate_from_features`) instead of
+    from the excerpt's magnitudes.
+    """
+
+    features: str
+    power: np.ndarray
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.power.shape[0])
+
+    def window(self, start: int, stop: int) -> TargetFeatures:
+        """The features of frames ``[start, stop)``."""
+        return TargetFeatures(self.features, self.power[start:stop])
+
+    def scaled(self, gain: float) -> TargetFeatures:
+        """The features of the target multiplied by ``gain`` (float64 powers)."""
+        if gain == 1.0:
+            return self
+        return TargetFeatures(self.features, self.power * np.float64(gain) ** 2)
+
+    def frame_values(self, params: SideInfoConfig) -> np.ndarray:
+        """Value of every frame ``(N, D)`` float32: activity (:func:`energy_activity`, relative
+        to the loudest frame of these frames) or band features (:func:`power_features`)."""
+        if self.features == "activity":
+            active = energy_activity(self.power[:, 0], params.activity_threshold_db)
+            return active[:, None].astype(np.float32)
+        return power_features(self.power)
+
+
+def target_features(
+    kind: str,
+    target_mag: np.ndarray,
+    params: SideInfoConfig,
+    sample_rate: int = 16000,
+    n_fft: int | None = None,
+) -> TargetFeatures:
+    """The :class:`TargetFeatures` that ``kind`` (a generated kind) needs of the target
+    magnitudes ``(N, F)``; ``sample_rate`` and ``n_fft`` (default ``2 * (F - 1)``) place the
+    bands of M1/M2."""
+    spec = get_kind(kind)
+    if not spec.generated:
+        raise ValueError(f"target features: kind {spec.name} is not generated from the target")
+    mag = np.asarray(target_mag, dtype=np.float32)
+    if mag.ndim != 2:
+        raise ValueError(f"target features: expected magnitudes (frames, bins), got {mag.shape}")
+    if spec.features == "activity":
+        return TargetFeatures(spec.features, frame_energy(mag)[:, None])
+    bins = n_fft if n_fft is not None else 2 * (mag.shape[1] - 1)
+    return TargetFeatures(spec.features, band_power(mag, sample_rate, bins, params.bands))
 
 
 def generate(
@@ -272,27 +363,50 @@ def generate(
     loudest frame of the whole window, and the padding of A3.x/M2 reads the frames outside the
     excerpt (zeros beyond the window). ``sample_rate`` and ``n_fft`` (default ``2 * (F - 1)``)
     place the bands of M1/M2. The returned alignment indexes excerpt frames ``0..n_frames-1``
-    (-1 for padding). All randomness comes from ``rng``.
+    (-1 for padding). All randomness comes from ``rng``. Equals :func:`generate_from_features`
+    of the window's :func:`target_features`.
     """
+    spec = get_kind(kind)
+    check_params(params)
+    features = None
+    if spec.generated:
+        mag = np.asarray(target_mag, dtype=np.float32)
+        if mag.ndim != 2:
+            raise ValueError(
+                f"generate: excerpt [{first}, {first + n_frames}) does not fit a target of "
+                f"shape {mag.shape}"
+            )
+        features = target_features(spec.name, mag, params, sample_rate, n_fft)
+    return generate_from_features(spec.name, features, first, n_frames, rng, params)
+
+
+def generate_from_features(
+    kind: str,
+    features: TargetFeatures | None,
+    first: int,
+    n_frames: int,
+    rng: np.random.Generator,
+    params: SideInfoConfig,
+) -> SideInfo:
+    """:func:`generate` from the :class:`TargetFeatures` of the context window (None for the
+    kinds that are not generated from the target: ``none``, ``random``)."""
     spec = get_kind(kind)
     check_params(params)
     if spec.features == "nothing":
         return SideInfo(np.zeros((0, 0), dtype=np.float32), None, spec.name)
     if spec.features == "noise":
         return random_side_info(rng, params)
-    mag = np.asarray(target_mag, dtype=np.float32)
-    if mag.ndim != 2 or n_frames < 1 or first < 0 or first + n_frames > mag.shape[0]:
+    if features is None or features.features != spec.features:
+        found = None if features is None else features.features
+        raise ValueError(f"generate: kind {spec.name} needs {spec.features} features, got {found}")
+    if n_frames < 1 or first < 0 or first + n_frames > features.n_frames:
         raise ValueError(
-            f"generate: excerpt [{first}, {first + n_frames}) does not fit a target of shape "
-            f"{mag.shape}"
+            f"generate: excerpt [{first}, {first + n_frames}) does not fit a target of "
+            f"{features.n_frames} frames"
         )
-    if spec.features == "activity":
-        frame_values = frame_activity(mag, params.activity_threshold_db)[:, None]
-    else:
-        bins = n_fft if n_fft is not None else 2 * (mag.shape[1] - 1)
-        frame_values = band_features(mag, sample_rate, bins, params.bands)
+    frame_values = features.frame_values(params)
     frames, padding, rate = _timing(spec.timing, n_frames, rng, params)
-    values = _sample(frame_values.astype(np.float32), first + frames)
+    values = _sample(frame_values, first + frames)
     alignment = np.where(padding, -1, frames).astype(np.int64)
     return SideInfo(values, alignment, spec.name, rate)
 
@@ -723,22 +837,29 @@ __all__ = [
     "MAX_STEPS",
     "SideInfo",
     "SideInfoKind",
+    "TargetFeatures",
     "band_edges",
     "band_features",
     "band_matrix",
+    "band_power",
     "check_params",
     "check_values",
     "coarse_frames",
+    "energy_activity",
     "frame_activity",
+    "frame_energy",
     "generate",
+    "generate_from_features",
     "get_kind",
     "kind_dim",
     "labels_to_activity",
     "outside_frames",
     "parse_activity",
+    "power_features",
     "random_side_info",
     "read_labels",
     "read_side_info",
+    "target_features",
     "user_side_info",
     "warped_frames",
 ]

@@ -10,6 +10,10 @@ A run folder (``--out``) holds::
     logs/csv/version_K/       metrics.csv, hparams.yaml
     logs/tensorboard/version_K/
 
+Data: the DataModule builds its datasets in the main process, which decodes the stems into
+memory once (``data.cache_mb``) before the DataLoader workers fork and share them; examples are
+waveforms, and the STFT runs batched in the training step.
+
 Scaling: with ``devices * num_nodes > 1`` the run uses Lightning's DDP strategy; under torchrun
 or SLURM Lightning reads the ranks from the environment, and started by hand it launches one
 process per device itself (re-running the same ``wiass train`` command). Every process draws its
@@ -33,12 +37,13 @@ from torch.utils.data import DataLoader
 
 from wiass.checkpoint import load_separator, save_separator, separator_payload
 from wiass.config import Config, load_config
-from wiass.data.dataset import SeparationDataset, collate
+from wiass.data.dataset import SeparationDataset, batch_magnitudes, collate
 from wiass.data.tracks import TrackSource, open_source
 from wiass.errors import CheckpointError, ConfigError, OutputError
 from wiass.files import write_text
 from wiass.model import InformedSeparator
 from wiass.sideinfo import check_params, get_kind, kind_dim
+from wiass.transforms import magnitude
 
 LOSSES = {"l1": functional.l1_loss, "mse": functional.mse_loss}
 NORMALIZATION_EXAMPLES = 32
@@ -70,7 +75,11 @@ def build_model(config: Config) -> InformedSeparator:
 
 
 class SeparatorModule(L.LightningModule):
-    """The separator with its loss and optimiser. ``config``: a :meth:`Config.to_dict` dict."""
+    """The separator with its loss and optimiser. ``config``: a :meth:`Config.to_dict` dict.
+
+    Batches hold waveforms (:func:`wiass.data.dataset.collate`); every step computes their
+    magnitudes in one batched STFT on the training device (:meth:`batch_loss`).
+    """
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
@@ -79,23 +88,32 @@ class SeparatorModule(L.LightningModule):
         self.model = build_model(self.config)
         self.loss_fn = LOSSES[self.config.train.loss]
 
-    def forward(self, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self,
+        mix: torch.Tensor,
+        side_info: torch.Tensor | None = None,
+        side_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The model on mixture magnitudes ``(B, N, F)`` and padded side information."""
         if not self.model.informed:
-            return self.model(batch["mix"])
-        return self.model(batch["mix"], batch["side_info"], batch["side_mask"])
+            return self.model(mix)
+        return self.model(mix, side_info, side_mask)
 
-    def _loss(self, batch: dict[str, Any]) -> torch.Tensor:
-        estimate, _ = self(batch)
-        return self.loss_fn(estimate, batch["target"])
+    def batch_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+        """The loss of a collated batch: its magnitudes (:func:`batch_magnitudes`, one STFT
+        on the batch's device), the model, the loss against the target magnitudes."""
+        mix, target = batch_magnitudes(batch, self.config.audio.stft)
+        estimate, _ = self(mix, batch["side_info"], batch["side_mask"])
+        return self.loss_fn(estimate, target)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = self._loss(batch)
-        self.log("train_loss", loss, prog_bar=True, on_epoch=True, batch_size=len(batch["mix"]))
+        loss = self.batch_loss(batch)
+        self.log("train_loss", loss, prog_bar=True, on_epoch=True, batch_size=len(batch["track"]))
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        loss = self._loss(batch)
-        self.log("val_loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch["mix"]))
+        loss = self.batch_loss(batch)
+        self.log("val_loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch["track"]))
 
     def configure_optimizers(self) -> dict[str, Any]:
         train = self.config.train
@@ -117,10 +135,13 @@ class SeparatorModule(L.LightningModule):
 class SeparationDataModule(L.LightningDataModule):
     """Training and validation examples of one dataset root (stems folder or MUSDB18)."""
 
-    def __init__(self, root: str | os.PathLike[str], config: Config) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], config: Config, *, progress: bool = False
+    ) -> None:
         super().__init__()
         self.root = Path(root)
         self.config = config
+        self.progress = progress
         self.train_source = self._source("train")
         self.valid_source = self._source("valid")
 
@@ -135,17 +156,27 @@ class SeparationDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         dataset = SeparationDataset(
-            self.train_source, self.config, train=True, seed=self.config.train.seed
+            self.train_source,
+            self.config,
+            train=True,
+            seed=self.config.train.seed,
+            progress=self.progress,
         )
         return self._loader(dataset, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         dataset = SeparationDataset(
-            self.valid_source, self.config, train=False, seed=self.config.train.seed
+            self.valid_source,
+            self.config,
+            train=False,
+            seed=self.config.train.seed,
+            progress=self.progress,
         )
         return self._loader(dataset, shuffle=False)
 
     def _loader(self, dataset: SeparationDataset, shuffle: bool) -> DataLoader:
+        """A loader of collated batches; the dataset's stems, loaded here in the main process,
+        are shared with the (forked) workers."""
         workers = self.config.data.num_workers
         return DataLoader(
             dataset,
@@ -158,7 +189,8 @@ class SeparationDataModule(L.LightningDataModule):
 
     def normalization(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-bin mean and standard deviation ``(F,)`` of training mixture magnitudes, from
-        :data:`NORMALIZATION_EXAMPLES` fixed excerpts (the same in every process)."""
+        :data:`NORMALIZATION_EXAMPLES` fixed excerpts (the same in every process), read from
+        the files."""
         dataset = SeparationDataset(
             self.train_source,
             self.config,
@@ -166,8 +198,10 @@ class SeparationDataModule(L.LightningDataModule):
             kind="none",
             length=NORMALIZATION_EXAMPLES,
             seed=self.config.train.seed,
+            cache_mb=0,
         )
-        frames = torch.cat([dataset[i]["mix"] for i in range(len(dataset))])
+        audio = torch.stack([dataset[i]["mix_audio"] for i in range(len(dataset))])
+        frames = magnitude(audio, self.config.audio.stft).reshape(-1, self.config.audio.stft.n_bins)
         return frames.mean(dim=0), frames.std(dim=0)
 
 
@@ -278,7 +312,7 @@ def train(config: Config, options: TrainOptions) -> Path:
     out = options.out
     L.seed_everything(config.train.seed, workers=True, verbose=False)
     data_root = _data_root(options, config)
-    datamodule = SeparationDataModule(data_root, config)
+    datamodule = SeparationDataModule(data_root, config, progress=options.progress)
     out.mkdir(parents=True, exist_ok=True)
     module = SeparatorModule(config.to_dict())
     last = out / "checkpoints" / "last.ckpt"

@@ -17,8 +17,9 @@ whole track. Two kinds of source exist:
 
 Reads are ``(channels, samples)`` float32 at :attr:`TrackSource.sample_rate` (the native rate
 of each track when None), resampled with soxr where the file's rate differs, and zero-padded
-past the end of the track. :func:`open_source` picks the kind of source for a folder;
-:func:`iter_tracks` yields whole tracks for evaluation.
+past the end of the track. :meth:`TrackSource.read_whole` decodes and resamples a whole stem
+in one piece (what the training dataset holds in memory). :func:`open_source` picks the kind of
+source for a folder; :func:`iter_tracks` yields whole tracks for evaluation.
 """
 
 from __future__ import annotations
@@ -149,16 +150,24 @@ class TrackSource(ABC):
         out[:, max(0, self.length(index) - start) :] = 0.0
         return out
 
+    def read_whole(self, index: int, stem: str, *, mono: bool = False) -> np.ndarray:
+        """The whole ``stem`` (or ``"mixture"``) of track ``index`` at :meth:`rate`:
+        ``(channels, length(index))`` float32, one channel (the mean of all) with ``mono``.
+
+        The file is decoded in one piece and resampled as a whole, so a stretch of it may
+        differ from :meth:`read` of that stretch by the resampling filter's edge effects
+        (about 1e-4); without resampling they are equal.
+        """
+        _check_stem(stem)
+        audio = _downmix(self._read_whole(index, stem), mono)
+        audio = resample(audio, self.tracks[index].sample_rate, self.rate(index))
+        return _fit(audio, self.length(index))
+
     def read_track(self, index: int) -> Track:
         """Track ``index`` in full, at :meth:`rate`."""
-        info = self.tracks[index]
-        rate = self.rate(index)
-        parts = {}
-        for stem in (MIXTURE, *STEMS):
-            audio = resample(self._read_whole(index, stem), info.sample_rate, rate)
-            parts[stem] = _fit(audio, self.length(index))
+        parts = {stem: self.read_whole(index, stem) for stem in (MIXTURE, *STEMS)}
         mixture = parts.pop(MIXTURE)
-        return Track(info.name, rate, mixture, parts)
+        return Track(self.tracks[index].name, self.rate(index), mixture, parts)
 
     @abstractmethod
     def _read_native(self, index: int, stem: str, start: int, frames: int) -> np.ndarray:
