@@ -122,15 +122,46 @@ def test_side_encoder_equals_a_bidirectional_lstm():
     torch.testing.assert_close(padded[1:, :4], lstm(x[1:, :4])[0])
 
 
-@pytest.mark.parametrize("output", ["mask", "magnitude"])
+@pytest.mark.parametrize("output", ["mask", "clamped_mask", "magnitude"])
 def test_output_is_non_negative(output):
     model = tiny(1, output=output)
     with torch.no_grad():
         model.output_layer.bias.fill_(-0.5)
     estimate, _ = model(mixture(), torch.rand(3, 4, 1))
     assert (estimate >= 0).all()
-    if output == "magnitude":
+    if output != "mask":
         assert (estimate == 0).any()
+
+
+def test_clamped_mask_is_exactly_zero_or_the_mixture_when_saturated():
+    model = tiny(1, output="clamped_mask")
+    mix = mixture()
+    with torch.no_grad():
+        model.output_layer.weight.zero_()
+        model.output_layer.bias.fill_(-1.0)
+        assert (model(mix, torch.rand(3, 4, 1))[0] == 0).all()
+        model.output_layer.bias.fill_(1.0)
+        torch.testing.assert_close(model(mix, torch.rand(3, 4, 1))[0], mix)
+
+
+def test_position_term_starts_on_the_diagonal_and_respects_padding():
+    model = tiny(1, position_frequencies=16, position_prior=1.0)
+    with torch.no_grad():
+        model.attention_weight.zero_()
+    frames, steps = 40, 20
+    mask = mask_of([20, 10], steps)
+    _, alpha = model(mixture(2, frames), torch.rand(2, steps, 1), mask)
+    n = torch.arange(frames)
+    assert ((alpha[0].argmax(-1) - n * steps // frames).abs() <= 1).all()
+    assert ((alpha[1].argmax(-1) - n * 10 // frames).abs() <= 1).all()
+    assert (alpha[1, :, 10:] == 0).all()
+
+
+def test_position_term_is_a_learned_parameter():
+    plain, positioned = tiny(1), tiny(1, position_frequencies=4)
+    assert positioned.position_weight.shape == (8, 8)
+    assert positioned.position_weight.requires_grad
+    assert positioned.n_parameters == plain.n_parameters + 64
 
 
 def test_mask_output_never_exceeds_the_mixture():
@@ -198,6 +229,8 @@ def test_bad_shapes_and_config_are_config_errors():
         tiny(0, output="wave")
     with pytest.raises(ConfigError, match="model.mix_layers"):
         tiny(0, mix_layers=0)
+    with pytest.raises(ConfigError, match="model.position_frequencies"):
+        tiny(1, position_frequencies=-1)
 
 
 @pytest.fixture

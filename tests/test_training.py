@@ -103,6 +103,22 @@ def test_baseline_one_trains_without_side_information(tiny_config, data_root, tm
     assert alpha is None and estimate.shape == (1, 10, 129)
 
 
+def test_bf16_training_with_position_term_and_clamped_mask(data_root, tmp_path):
+    config = {
+        **TINY,
+        "model": {**TINY["model"], "output": "clamped_mask", "position_frequencies": 4},
+        "train": {**TINY["train"], "precision": "bf16-mixed"},
+    }
+    path = tmp_path / "bf16.yaml"
+    path.write_text(yaml.safe_dump(config))
+    separator = load_separator(quick_train(path, data_root, tmp_path / "run"))
+    assert separator.config.train.precision == "bf16-mixed"
+    assert separator.model.position_weight.dtype == torch.float32
+    estimate, alpha = separator.model.infer(torch.rand(1, 20, 129), torch.rand(1, 7, 1).round())
+    assert estimate.dtype == torch.float32 and torch.isfinite(estimate).all()
+    assert alpha.shape == (1, 20, 7)
+
+
 @pytest.mark.slow
 def test_resume_after_kill_continues_the_run(tiny_config, data_root, tmp_path):
     out = tmp_path / "run"
@@ -168,6 +184,9 @@ def test_bad_training_values_are_config_errors(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"train": {"loss": "hinge"}}))
     with pytest.raises(ConfigError, match="train.loss"):
+        prepare_config(str(path), tmp_path / "r", False)
+    path.write_text(yaml.safe_dump({"train": {"precision": "8-bit"}}))
+    with pytest.raises(ConfigError, match="train.precision"):
         prepare_config(str(path), tmp_path / "r", False)
 
 

@@ -10,16 +10,30 @@ direction, so a BLSTM's output has twice as many features)::
 
     g = BLSTM_mix(normalise(mix))           (B, N, 2H)  mixture encoding g_n, H = hidden_size
     h = BLSTM_side(side_info)                (B, M, 2S)  side encoding h_m, S = side_hidden_size
-    alpha = softmax_m(g_n . W . h_m)         (B, N, M)   W: (2H, 2S); padding gets exactly 0
+    alpha = softmax_m(g_n . W . h_m          (B, N, M)   W: (2H, 2S); padding gets exactly 0
+                      + phi(p_n) . P . phi(q_m))          optional position term, see below
     c = alpha @ h                            (B, N, 2S)  context per frame
     q = tanh(Linear([c ; g]))                (B, N, A)   A = attention_size
     estimate = out(Linear(BLSTM_dec(q)))     (B, N, F)   decoder hidden size H
 
 With the paper preset (F = 513, every size 513, two layers per LSTM) that is 32.16 M parameters.
+Position term (``position_frequencies`` K > 0; not in the paper): ``p_n = (n + 1/2) / N`` and
+``q_m = (m + 1/2) / L`` place frame n and step m on [0, 1] (L: the example's real steps),
+``phi(x) = [cos(pi k x), sin(pi k x)]_{k=1..K}`` and P ``(2K, 2K)`` is learned, initialised to
+``position_prior * I``, which makes the term ``position_prior * sum_k cos(pi k (p_n - q_m))``: a
+peak of width about 1/K on the diagonal. Weak side information covers roughly the span of the
+audio it comes with (in training the excerpt plus some padding; at separation time each chunk's
+window), so the attention starts near the diagonal and the separation loss only has to refine
+it; with content-only scores the attention of the small preset stays spread out or collapses
+onto fixed steps within its training budget (``benchmarks/results/README.md``).
+
 ``output="mask"`` (default): sigmoid mask times the raw mixture magnitude, so the estimate never
-exceeds the mixture. ``output="magnitude"`` (the paper's choice): ReLU of the last layer, which
-can predict exact silence but, like any ReLU output under an L1 loss on sparse targets, can
-collapse to all zeros early in training; the mask trains more robustly. BL1 (``side_dim == 0``)
+exceeds the mixture. ``output="clamped_mask"``: the mask is ``clamp(x + 1/2, 0, 1)``, bounded by
+the mixture like the sigmoid mask but able to reach exactly 0 (silence) and 1; a sigmoid mask
+stays 40-70 dB above silence on silent parts, which is what PES measures.
+``output="magnitude"`` (the paper's choice): ReLU of the last layer, which can predict exact
+silence but, like any ReLU output under an L1 loss on sparse targets, can collapse to all zeros
+early in training. BL1 (``side_dim == 0``)
 has no side encoder and no attention (``q = tanh(Linear(g))``, same decoder); BL2 is the complete
 model fed random side information.
 
@@ -44,7 +58,7 @@ from torch.nn import functional
 from wiass.config import ModelConfig
 from wiass.errors import ConfigError, SideInfoError
 
-OUTPUT_MODES = ("mask", "magnitude")
+OUTPUT_MODES = ("mask", "clamped_mask", "magnitude")
 
 
 def _check_config(n_bins: int, side_dim: int, config: ModelConfig) -> None:
@@ -57,6 +71,10 @@ def _check_config(n_bins: int, side_dim: int, config: ModelConfig) -> None:
     for name in ("hidden_size", "side_hidden_size", "attention_size"):
         if getattr(config, name) < 1:
             raise ConfigError(f"model.{name}: must be positive, got {getattr(config, name)}")
+    if config.position_frequencies < 0:
+        raise ConfigError(
+            f"model.position_frequencies: must be >= 0, got {config.position_frequencies}"
+        )
     for name in ("mix_layers", "side_layers", "decoder_layers"):
         if getattr(config, name) < 1:
             raise ConfigError(f"model.{name}: must be at least 1, got {getattr(config, name)}")
@@ -172,6 +190,9 @@ class InformedSeparator(nn.Module):
             bound = 1.0 / math.sqrt(2 * side_hidden)
             nn.init.uniform_(self.attention_weight, -bound, bound)
             self.context_proj = nn.Linear(2 * side_hidden, config.attention_size, bias=False)
+            if config.position_frequencies > 0:
+                size = 2 * config.position_frequencies
+                self.position_weight = nn.Parameter(config.position_prior * torch.eye(size))
         self.decoder = _blstm(config.attention_size, hidden, config.decoder_layers, config.dropout)
         self.output_layer = nn.Linear(2 * hidden, n_bins)
 
@@ -190,7 +211,10 @@ class InformedSeparator(nn.Module):
         parts = {
             "mix_encoder": [self.mix_encoder],
             "side_encoder": [getattr(self, "side_encoder", None)],
-            "attention": [getattr(self, "attention_weight", None)],
+            "attention": [
+                getattr(self, "attention_weight", None),
+                getattr(self, "position_weight", None),
+            ],
             "combination": [self.mix_proj, getattr(self, "context_proj", None)],
             "decoder": [self.decoder],
             "output": [self.output_layer],
@@ -247,6 +271,8 @@ class InformedSeparator(nn.Module):
         decoded = self.output_layer(self.decoder(torch.tanh(mixed))[0])
         if self.config.output == "mask":
             return torch.sigmoid(decoded) * mix, alpha
+        if self.config.output == "clamped_mask":
+            return (decoded + 0.5).clamp(0.0, 1.0) * mix, alpha
         return torch.relu(decoded), alpha
 
     @torch.inference_mode()
@@ -279,8 +305,38 @@ class InformedSeparator(nn.Module):
             return mixed, g.new_zeros(g.shape[0], g.shape[1], 0)
         h = self.side_encoder(side_info.to(g.dtype), lengths)
         keys = functional.linear(h, self.attention_weight)
-        alpha = masked_softmax(torch.bmm(g, keys.transpose(1, 2)), lengths)
+        scores = torch.bmm(g, keys.transpose(1, 2))
+        if self.config.position_frequencies > 0:
+            scores = scores + self._position_scores(g.shape[1], steps, lengths, g)
+        alpha = masked_softmax(scores, lengths)
         return torch.baddbmm(mixed, alpha, self.context_proj(h)), alpha
+
+    def _position_scores(
+        self, frames: int, steps: int, lengths: torch.Tensor | None, like: torch.Tensor
+    ) -> torch.Tensor:
+        """The relative-position term ``phi(p_n) . P . phi(q_m)`` of the scores, ``(B, N, M)``
+        or ``(1, N, M)``: ``p_n = (n + 1/2) / N`` and ``q_m = (m + 1/2) / L`` are the positions
+        of frame n and step m as fractions of the frames and of the example's L real steps."""
+        n = torch.arange(frames, device=like.device, dtype=like.dtype)
+        frame_pos = ((n + 0.5) / frames).unsqueeze(0)
+        m = torch.arange(steps, device=like.device, dtype=like.dtype).unsqueeze(0)
+        if lengths is None:
+            step_pos = (m + 0.5) / steps
+        else:
+            step_pos = (m + 0.5) / lengths.clamp_min(1).to(like.dtype).unsqueeze(1)
+        frame_features = self._fourier(frame_pos) @ self.position_weight
+        return torch.bmm(
+            frame_features.expand(step_pos.shape[0], -1, -1),
+            self._fourier(step_pos).transpose(1, 2),
+        )
+
+    def _fourier(self, positions: torch.Tensor) -> torch.Tensor:
+        """``[cos(pi k x), sin(pi k x)]`` for k = 1..K of positions ``(B, L)``: ``(B, L, 2K)``."""
+        k = torch.arange(
+            1, self.config.position_frequencies + 1, device=positions.device, dtype=positions.dtype
+        )
+        angles = math.pi * positions.unsqueeze(-1) * k
+        return torch.cat((torch.cos(angles), torch.sin(angles)), dim=-1)
 
     def _normalise(self, mix: torch.Tensor) -> torch.Tensor:
         """``(mix - mean) * scale`` in one pass (one temporary of the size of ``mix``)."""

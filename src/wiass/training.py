@@ -46,6 +46,8 @@ from wiass.sideinfo import check_params, get_kind, kind_dim
 from wiass.transforms import magnitude
 
 LOSSES = {"l1": functional.l1_loss, "mse": functional.mse_loss}
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+"""Lightning precisions ``train.precision`` accepts (``16-mixed`` needs a GPU)."""
 NORMALIZATION_EXAMPLES = 32
 """Excerpts of the training tracks (fixed by the seed) whose mixture magnitudes give the
 model's per-bin input mean and standard deviation."""
@@ -56,6 +58,10 @@ def check_config(config: Config) -> None:
     if config.train.loss not in LOSSES:
         raise ConfigError(
             f"train.loss: expected one of {sorted(LOSSES)}, got {config.train.loss!r}"
+        )
+    if config.train.precision not in PRECISIONS:
+        raise ConfigError(
+            f"train.precision: expected one of {PRECISIONS}, got {config.train.precision!r}"
         )
     for name in ("learning_rate", "lr_factor"):
         if getattr(config.train, name) <= 0:
@@ -296,6 +302,7 @@ def _trainer(config: Config, options: TrainOptions) -> L.Trainer:
         num_nodes=options.num_nodes,
         strategy="ddp" if distributed else "auto",
         max_epochs=train.max_epochs,
+        precision=train.precision,
         max_time={"minutes": train.max_minutes} if train.max_minutes else None,
         gradient_clip_val=train.gradient_clip,
         callbacks=callbacks,
