@@ -152,15 +152,19 @@ def training_batches(root: Path, kind: str, count: int) -> list[dict]:
 
 def measure_training(batches: list[dict], kind: str) -> float:
     """Training examples per second of the ``small`` preset on ``batches`` (the first one is a
-    warm-up): batched STFT, forward, loss, backward, gradient clipping, Adam step."""
+    warm-up): batched STFT, forward, loss, backward, gradient clipping, Adam step, under
+    bfloat16 autocast when the preset trains in ``bf16-mixed`` (as Lightning does on CPU)."""
     config = bench_config(kind)
     torch.manual_seed(0)
     module = SeparatorModule(config.to_dict())
     optimizer = torch.optim.Adam(module.parameters(), lr=config.train.learning_rate)
+    bf16 = config.train.precision == "bf16-mixed"
 
     def step(batch: dict) -> None:
         optimizer.zero_grad(set_to_none=True)
-        module.batch_loss(batch).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = module.batch_loss(batch)
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(module.parameters(), config.train.gradient_clip)
         optimizer.step()
 
@@ -289,7 +293,8 @@ def main() -> None:
         f"and gains on, batch {BATCH}; {args.rounds} round(s) per row of {args.batches} timed "
         f"batches after the warm-up; {args.tracks} tracks of {args.seconds:g} s from "
         f"{generator}. Training rate: {args.rounds} round(s) of {args.steps} timed steps of the "
-        "`small` preset (batched STFT, forward, loss, backward, clipping, Adam) on 16 x 6 s, in "
+        f"`small` preset in its precision ({load_config('small').train.precision}: batched STFT, "
+        "forward, loss, backward, clipping, Adam) on 16 x 6 s, in "
         "a fresh process per thread count; x training rate = the loader's best over the "
         "fastest training of its kind.",
         "",

@@ -84,19 +84,41 @@ class ReferenceSeparator(nn.Module):
             att, hid, config.decoder_layers, batch_first=True, bidirectional=True
         )
         self.fc = nn.Linear(2 * hid, n_bins)
+        self.frequencies = config.position_frequencies
+        if self.frequencies:
+            size = 2 * self.frequencies
+            self.w_p = nn.Parameter(config.position_prior * torch.eye(size))
+
+    def position_scores(self, frames: int, steps: int) -> torch.Tensor:
+        """phi(p_n) . P . phi(q_m) for every (n, m), ``(N, M)``, with the features written out."""
+        k = torch.arange(1, self.frequencies + 1, dtype=torch.float32)
+        p = (torch.arange(frames, dtype=torch.float32) + 0.5) / frames
+        q = (torch.arange(steps, dtype=torch.float32) + 0.5) / steps
+        phi_p = torch.cat(
+            (torch.cos(math.pi * p[:, None] * k), torch.sin(math.pi * p[:, None] * k)), 1
+        )
+        phi_q = torch.cat(
+            (torch.cos(math.pi * q[:, None] * k), torch.sin(math.pi * q[:, None] * k)), 1
+        )
+        return phi_p @ self.w_p @ phi_q.T
 
     def forward(self, mix: torch.Tensor, side: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         g, _ = self.mix_lstm(mix)
         h, _ = self.side_lstm(side)
         batch = mix.shape[0]
         w_h = torch.bmm(self.w_s.expand(batch, -1, -1), h.transpose(1, 2))
-        alphas = torch.softmax(torch.bmm(g, w_h), dim=2)
+        scores = torch.bmm(g, w_h)
+        if self.frequencies:
+            scores = scores + self.position_scores(mix.shape[1], side.shape[1])
+        alphas = torch.softmax(scores, dim=2)
         context = torch.bmm(h.transpose(1, 2), alphas.transpose(1, 2)).transpose(1, 2)
         q = torch.tanh(self.connection(torch.cat((context, g), dim=2)))
         d, _ = self.dec_lstm(q)
         y = self.fc(d)
         if self.output == "mask":
             return torch.sigmoid(y) * mix, alphas
+        if self.output == "clamped_mask":
+            return torch.clamp(y + 0.5, 0.0, 1.0) * mix, alphas
         return torch.relu(y), alphas
 
 
@@ -118,6 +140,8 @@ def copy_reference_weights(ref: ReferenceSeparator, model: InformedSeparator) ->
         model.context_proj.weight.copy_(ref.connection.weight[:, :split])
         model.mix_proj.weight.copy_(ref.connection.weight[:, split:])
         model.mix_proj.bias.copy_(ref.connection.bias)
+        if ref.frequencies:
+            model.position_weight.copy_(ref.w_p)
 
 
 @dataclass

@@ -30,9 +30,16 @@ class _WiassGroup(click.Group):
 @click.version_option(__version__, prog_name="wiass")
 def main() -> None:
     """Weakly informed audio source separation."""
-    # Idle OpenMP threads sleep instead of spinning: on a machine shared with other processes,
-    # spinning threads stall the LSTMs' per-step barriers and small tensor ops (up to 10x
-    # slower). Set here, before any command imports torch.
+
+
+def _sleeping_openmp_threads() -> None:
+    """Make idle OpenMP threads sleep instead of spinning (unless the user chose a policy).
+
+    For the commands that run several model batches at once in threads: spinning threads of
+    one batch would stall the others' barriers. Training keeps OpenMP's default, under which
+    the LSTMs' per-step barriers are 3-5x faster on a machine of its own (see the README).
+    Must run before torch is imported.
+    """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
@@ -270,6 +277,7 @@ def separate_command(
     attention over the side information). Side information describes the whole song: its steps
     are taken to cover the file uniformly. Everything is checked before anything is written.
     """
+    _sleeping_openmp_threads()
     import torch
 
     from wiass.separate import plan_threads, prepare_jobs, run_job, summary_lines
