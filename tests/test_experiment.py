@@ -15,6 +15,7 @@ from helpers import write_dataset
 from wiass.data.tracks import Track
 from wiass.errors import ConfigError
 from wiass.experiment import (
+    alignment_by_rate,
     alignment_scores,
     oracle_vocals,
     score_estimate,
@@ -84,6 +85,18 @@ def test_system_row_takes_medians_over_tracks_and_mean_over_seeds():
     assert row["seeds"] == 2
 
 
+def test_alignment_by_rate_pools_tracks_of_every_seed_per_rounded_rate():
+    def track(rate, accuracy):
+        return {"SDR": 1.0, "accuracy": accuracy, "mass": accuracy / 2, "frames_per_step": rate}
+
+    seed0 = {"a": track(2.0, 0.2), "b": track(5.9, 0.9)}
+    seed1 = {"a": track(2.0, 0.4), "b": track(6.1, 0.7)}
+    table = alignment_by_rate({"A3.1": [seed0, seed1], "BL1": [{"a": {"SDR": 2.0}}]})
+    assert list(table) == ["A3.1"]
+    assert table["A3.1"][2] == pytest.approx({"accuracy": 0.3, "mass": 0.15, "count": 2})
+    assert table["A3.1"][6] == pytest.approx({"accuracy": 0.8, "mass": 0.4, "count": 2})
+
+
 def test_unknown_system_is_a_clear_error():
     assert [s.name for s in select_systems("M2, BL1")] == ["BL1", "M2"]
     with pytest.raises(ConfigError, match="unknown system 'BL3'"):
@@ -120,6 +133,12 @@ def test_tiny_experiment_writes_tables_and_resumes(tmp_path):
     alignment = (out / "alignment.csv").read_text()
     assert "A3.1" in alignment and "M1" in alignment and "BL1" not in alignment
     assert (out / "attention" / "A3.1.png").is_file()
+    with open(out / "alignment_by_rate.csv", newline="") as handle:
+        by_rate = list(csv.DictReader(handle))
+    assert {row["system"] for row in by_rate} == {"A3.1", "M1"}
+    assert {row["frames_per_step"] for row in by_rate if row["system"] == "M1"} == {"1"}
+    assert all(0.0 <= float(row["accuracy"]) <= 1.0 for row in by_rate)
+    assert "Accuracy by frames per step" in (out / "alignment.md").read_text()
 
     stored = out / "scores" / "BL1-seed0.json"
     marker = json.loads(stored.read_text())

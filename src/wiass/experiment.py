@@ -16,7 +16,12 @@ and mean; over seeds: mean and standard deviation of those.
 Alignment accuracy (generated kinds with a true alignment): for every mixture frame n the true
 step is the real (non-padding) step whose described frame is nearest to n; the accuracy is the
 share of frames whose attention argmax lies within +-1 step of it, and the attention mass is the
-mean over frames of the attention on the steps within +-1 step of it.
+mean over frames of the attention on the steps within +-1 step of it. A step of coarse side
+information spans ``frames_per_step`` mixture frames (2 to 6 by default), so +-1 step is a
+tighter tolerance in time for fine side information; the alignment table therefore also breaks
+the accuracy down by frames per step.
+
+A track's side information is drawn from the track's index, the same for every training seed.
 
 Run folder::
 
@@ -25,6 +30,7 @@ Run folder::
     OUT/attention/<system>.png        attention of one test track per informed system
     OUT/table1.md, table1.csv         Table 1 (one row per system)
     OUT/alignment.md, alignment.csv   the alignment table
+    OUT/alignment_by_rate.csv         accuracy and mass per system and frames per step
 """
 
 from __future__ import annotations
@@ -195,9 +201,10 @@ def score_system(
     scores = score_estimate(track, result["vocals"])
     attention = result["attention"]
     if attention is not None and side_info is not None and side_info.alignment is not None:
-        scores.update(
-            alignment_scores(np.asarray(attention, dtype=np.float32), side_info.alignment)
-        )
+        attention = np.asarray(attention, dtype=np.float32)
+        scores.update(alignment_scores(attention, side_info.alignment))
+        real_steps = int(np.count_nonzero(side_info.alignment >= 0))
+        scores["frames_per_step"] = attention.shape[0] / max(real_steps, 1)
     return scores, attention, side_info
 
 
@@ -263,12 +270,15 @@ def test_tracks(data: Path, config: Config) -> list[Track]:
 
 
 def evaluate_system(
-    separator: Separator, tracks: Sequence[Track], seed: int, plot: Path | None
+    separator: Separator, tracks: Sequence[Track], plot: Path | None
 ) -> dict[str, dict[str, float]]:
-    """Per-track scores of one trained system; draws the attention of the first track."""
+    """Per-track scores of one trained system; draws the attention of the first track.
+
+    A track's side information is drawn from its index alone, so every training seed is tested
+    on the same side information and the spread over seeds is the models' own."""
     scores = {}
     for index, track in enumerate(tracks):
-        track_scores, attention, side_info = score_system(separator, track, seed + index)
+        track_scores, attention, side_info = score_system(separator, track, index)
         scores[track.name] = track_scores
         if plot is not None and index == 0 and attention is not None and side_info is not None:
             plot_attention(plot, attention, side_info, separator, track.name)
@@ -309,10 +319,8 @@ def run_experiment(options: ExperimentOptions) -> dict[str, Path]:
         separator_path = train_system(options, system, seed, data)
         plot = options.out / "attention" / f"{system.name}.png" if seed == 0 else None
 
-        def compute(
-            path: Path = separator_path, seed: int = seed, plot: Path | None = plot
-        ) -> dict:
-            return evaluate_system(load_separator(path), tracks, 10_000 * seed, plot)
+        def compute(path: Path = separator_path, plot: Path | None = plot) -> dict:
+            return evaluate_system(load_separator(path), tracks, plot)
 
         score_path = options.out / "scores" / f"{system.name}-seed{seed}.json"
         results.setdefault(system.name, []).append(cached_scores(score_path, compute))
@@ -384,11 +392,75 @@ def write_tables(
     }
     write_text(paths["table1.csv"], _csv(rows, table_columns))
     write_text(paths["table1.md"], _markdown(rows, table_columns, TABLE1_NOTE))
+    by_rate = alignment_by_rate(results)
+    paths["alignment_by_rate.csv"] = out / "alignment_by_rate.csv"
     write_text(paths["alignment.csv"], _csv(alignment_rows, ["accuracy", "mass"]))
     write_text(
-        paths["alignment.md"], _markdown(alignment_rows, ["accuracy", "mass"], ALIGNMENT_NOTE)
+        paths["alignment.md"],
+        _markdown(alignment_rows, ["accuracy", "mass"], ALIGNMENT_NOTE)
+        + "\n"
+        + _by_rate_markdown(by_rate),
     )
+    write_text(paths["alignment_by_rate.csv"], _by_rate_csv(by_rate))
     return paths
+
+
+def alignment_by_rate(
+    results: dict[str, list[dict[str, dict[str, float]]]],
+) -> dict[str, dict[int, dict[str, float]]]:
+    """Per system and (rounded) frames per step: accuracy and mass averaged over every track of
+    every seed with that rate, and how many such (track, seed) pairs there are."""
+    table: dict[str, dict[int, dict[str, float]]] = {}
+    for name, per_seed in results.items():
+        pooled: dict[int, list[tuple[float, float]]] = {}
+        for scores in per_seed:
+            for row in scores.values():
+                rate = row.get("frames_per_step", math.nan)
+                accuracy = row.get("accuracy", math.nan)
+                if math.isnan(rate) or math.isnan(accuracy):
+                    continue
+                pooled.setdefault(round(rate), []).append((accuracy, row["mass"]))
+        if pooled:
+            table[name] = {
+                rate: {
+                    "accuracy": float(np.mean([a for a, _ in pairs])),
+                    "mass": float(np.mean([m for _, m in pairs])),
+                    "count": float(len(pairs)),
+                }
+                for rate, pairs in sorted(pooled.items())
+            }
+    return table
+
+
+def _by_rate_csv(table: dict[str, dict[int, dict[str, float]]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["system", "frames_per_step", "accuracy", "mass", "tracks"])
+    for name, rates in table.items():
+        for rate, cell in rates.items():
+            writer.writerow(
+                [name, rate, _number(cell["accuracy"]), _number(cell["mass"]), int(cell["count"])]
+            )
+    return buffer.getvalue()
+
+
+def _by_rate_markdown(table: dict[str, dict[int, dict[str, float]]]) -> str:
+    if not table:
+        return ""
+    rates = sorted({rate for cells in table.values() for rate in cells})
+    lines = [
+        "Accuracy by frames per step (tracks of every seed pooled; in brackets: how many):",
+        "",
+        "| system | " + " | ".join(str(rate) for rate in rates) + " |",
+        "| --- | " + " | ".join("---:" for _ in rates) + " |",
+    ]
+    for name, cells in table.items():
+        texts = [
+            f"{cells[r]['accuracy']:.2f} ({int(cells[r]['count'])})" if r in cells else "–"
+            for r in rates
+        ]
+        lines.append(f"| {name} | " + " | ".join(texts) + " |")
+    return "\n".join(lines) + "\n"
 
 
 TABLE1_NOTE = (
