@@ -137,6 +137,9 @@ def test_tiny_experiment_writes_tables_and_resumes(tmp_path):
         by_rate = list(csv.DictReader(handle))
     assert {row["system"] for row in by_rate} == {"A3.1", "M1"}
     assert {row["frames_per_step"] for row in by_rate if row["system"] == "M1"} == {"1"}
+    assert {row["frames_per_step"] for row in by_rate if row["system"] == "A3.1"} == {"2", "3"}, (
+        "the two test tracks should cover rate_range [2, 3]"
+    )
     assert all(0.0 <= float(row["accuracy"]) <= 1.0 for row in by_rate)
     assert "Accuracy by frames per step" in (out / "alignment.md").read_text()
 

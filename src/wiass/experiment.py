@@ -21,7 +21,9 @@ information spans ``frames_per_step`` mixture frames (2 to 6 by default), so +-1
 tighter tolerance in time for fine side information; the alignment table therefore also breaks
 the accuracy down by frames per step.
 
-A track's side information is drawn from the track's index, the same for every training seed.
+A test track's side information is drawn from the track's index, the same for every training
+seed, and the frames per step of the coarse kinds cycle through ``side_info.rate_range`` over
+the test tracks so that every rate is tested equally often.
 
 Run folder::
 
@@ -145,22 +147,28 @@ def alignment_scores(
 # Scoring one track
 
 
-def track_side_info(separator: Separator, vocals: np.ndarray, seed: int) -> SideInfo | None:
-    """Side information of the separator's kind from the true ``vocals (C, T)`` of a whole track
-    at the model's rate (None for BL1; BL2's random side information is drawn per chunk by
-    :func:`wiass.separate.separate`)."""
+def track_side_info(separator: Separator, vocals: np.ndarray, index: int) -> SideInfo | None:
+    """Side information of the separator's kind for the ``index``-th test track, generated from
+    its true ``vocals (C, T)`` at the model's rate (None for BL1; BL2's random side information is
+    drawn per chunk by :func:`wiass.separate.separate`).
+
+    The draw is seeded by ``index`` alone, and the frames per step of the coarse kinds cycle
+    through ``side_info.rate_range`` with the index, so the test tracks cover every rate evenly.
+    """
     kind = separator.side_info_kind
     if kind in ("none", "random"):
         return None
     config = separator.config
+    low, high = config.side_info.rate_range
+    rate = low + index % (high - low + 1)
+    params = replace(config.side_info, pad_range=(0, 0), rate_range=(rate, rate))
     target_mag = stft(vocals.mean(axis=0), config.audio.stft).abs().numpy()
-    params = replace(config.side_info, pad_range=(0, 0))
     return generate(
         kind,
         target_mag,
         0,
         target_mag.shape[0],
-        np.random.default_rng(seed),
+        np.random.default_rng(index),
         params,
         sample_rate=config.audio.sample_rate,
         n_fft=config.audio.n_fft,
@@ -188,13 +196,13 @@ def score_estimate(
 
 
 def score_system(
-    separator: Separator, track: Track, seed: int
+    separator: Separator, track: Track, index: int
 ) -> tuple[dict[str, float], np.ndarray | None, SideInfo | None]:
-    """Separate one test track (at the model's rate) and score it; returns the scores, the
-    attention ``(N, M)`` (None for BL1) and the side information."""
+    """Separate the ``index``-th test track (at the model's rate) and score it; returns the
+    scores, the attention ``(N, M)`` (None for BL1) and the side information."""
     from wiass.separate import separate
 
-    side_info = track_side_info(separator, track.stems["vocals"], seed)
+    side_info = track_side_info(separator, track.stems["vocals"], index)
     result = separate(
         track.mixture, track.sample_rate, separator, side_info=side_info, max_attention_values=2**62
     )
@@ -203,8 +211,7 @@ def score_system(
     if attention is not None and side_info is not None and side_info.alignment is not None:
         attention = np.asarray(attention, dtype=np.float32)
         scores.update(alignment_scores(attention, side_info.alignment))
-        real_steps = int(np.count_nonzero(side_info.alignment >= 0))
-        scores["frames_per_step"] = attention.shape[0] / max(real_steps, 1)
+        scores["frames_per_step"] = float(side_info.rate)
     return scores, attention, side_info
 
 
