@@ -37,7 +37,7 @@ def _sleeping_openmp_threads() -> None:
 
     For the commands that run several model batches at once in threads: spinning threads of
     one batch would stall the others' barriers. Training keeps OpenMP's default, under which
-    the LSTMs' per-step barriers are 3-5x faster on a machine of its own (see the README).
+    a training step is 2.7-4.5x faster on a machine of its own (benchmarks/bench_openmp.md).
     Must run before torch is imported.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
