@@ -27,7 +27,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from wiass.checkpoint import load_separator
+from wiass.checkpoint import Separator, load_separator
+from wiass.data.tracks import Track
 from wiass.experiment import test_tracks, track_side_info, true_steps
 from wiass.separate import separate
 
@@ -36,7 +37,7 @@ FRAME_TOLERANCE = 6
 
 
 def track_errors(
-    separator, track, index: int, chunk_seconds: float | None
+    separator: Separator, track: Track, index: int, chunk_seconds: float | None
 ) -> tuple[float, np.ndarray, float]:
     """``(step_accuracy, frame_errors, frames_per_step)`` of one test track."""
     side_info = track_side_info(separator, track.stems["vocals"], index)

@@ -21,6 +21,7 @@ from wiass.experiment import (
     score_estimate,
     select_systems,
     system_row,
+    track_side_info,
     true_steps,
 )
 from wiass.metrics import evaluate_track
@@ -95,6 +96,21 @@ def test_alignment_by_rate_pools_tracks_of_every_seed_per_rounded_rate():
     assert list(table) == ["A3.1"]
     assert table["A3.1"][2] == pytest.approx({"accuracy": 0.3, "mass": 0.15, "count": 2})
     assert table["A3.1"][6] == pytest.approx({"accuracy": 0.8, "mass": 0.4, "count": 2})
+
+
+def test_test_tracks_cycle_through_the_rates_and_do_not_depend_on_the_seed():
+    from wiass.checkpoint import load_separator
+    from wiass.demo import shipped_model
+
+    separator = load_separator(shipped_model("A3.1"))
+    low, high = separator.config.side_info.rate_range
+    vocals = np.random.default_rng(0).standard_normal((1, 16000 * 4)).astype(np.float32)
+    span = high - low + 1
+    rates = [track_side_info(separator, vocals, index).rate for index in range(2 * span)]
+    assert rates == [float(low + index % span) for index in range(2 * span)]
+    first, again = (track_side_info(separator, vocals, 3) for _ in range(2))
+    np.testing.assert_array_equal(first.values, again.values)
+    assert track_side_info(load_separator(shipped_model("BL1")), vocals, 0) is None
 
 
 def test_unknown_system_is_a_clear_error():

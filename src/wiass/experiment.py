@@ -554,7 +554,9 @@ def plot_attention(
         figure.savefig(tmp, dpi=110)
 
 
-def _attention_panel(axes: Any, attention: np.ndarray, side_info: SideInfo, frame_seconds: float):
+def _attention_panel(
+    axes: Any, attention: np.ndarray, side_info: SideInfo, frame_seconds: float
+) -> Any:
     """Draw ``attention (N, M)`` and the true alignment (thin line) on ``axes``; returns the
     image for the colour bar."""
     n_frames, n_steps = attention.shape
