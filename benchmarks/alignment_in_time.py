@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from wiass.checkpoint import Separator, load_separator
 from wiass.data.tracks import Track
-from wiass.experiment import test_tracks, track_side_info, true_steps
+from wiass.experiment import alignment_scores, test_tracks, track_side_info, true_steps
 from wiass.separate import separate
 
 HERE = Path(__file__).resolve().parent
@@ -50,10 +50,9 @@ def track_errors(
         chunk_seconds=chunk_seconds,
     )
     attention = np.asarray(result["attention"], dtype=np.float32)
+    step_accuracy = alignment_scores(attention, side_info.alignment)["accuracy"]
     picked = attention.argmax(axis=1)
-    truth = true_steps(side_info.alignment, attention.shape[0])
-    valid = truth >= 0
-    step_accuracy = float((np.abs(picked - truth)[valid] <= 1).mean())
+    valid = true_steps(side_info.alignment, attention.shape[0]) >= 0
     described = side_info.alignment[picked]
     frames = np.arange(attention.shape[0])
     real = valid & (described >= 0)

@@ -396,11 +396,11 @@ def write_tables(
         "table1.md": out / "table1.md",
         "alignment.csv": out / "alignment.csv",
         "alignment.md": out / "alignment.md",
+        "alignment_by_rate.csv": out / "alignment_by_rate.csv",
     }
     write_text(paths["table1.csv"], _csv(rows, table_columns))
     write_text(paths["table1.md"], _markdown(rows, table_columns, TABLE1_NOTE))
     by_rate = alignment_by_rate(results)
-    paths["alignment_by_rate.csv"] = out / "alignment_by_rate.csv"
     write_text(paths["alignment.csv"], _csv(alignment_rows, ["accuracy", "mass"]))
     write_text(
         paths["alignment.md"],
