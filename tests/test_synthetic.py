@@ -317,8 +317,8 @@ def test_failure_leaves_the_folder_as_it_was(tmp_path, monkeypatch):
             raise OutputError("disk full")
         return real(task)
 
-    real = synthetic._write_track
-    monkeypatch.setattr(synthetic, "_write_track", failing)
+    real = synthetic.writer._write_track
+    monkeypatch.setattr(synthetic.writer, "_write_track", failing)
     with pytest.raises(OutputError, match="disk full"):
         write_dataset(out, 3, 0, 3.0, SR, 0, jobs=1, progress=False)
     assert [p.name for p in out.iterdir()] == ["README"]
