@@ -226,6 +226,32 @@ def test_unvoiced_consonant_is_noise_before_the_vowel():
     assert np.all(x[: int(0.1 * 16000)] == 0.0) and np.all(x[int(1.2 * 16000) :] == 0.0)
 
 
+def test_every_syllable_the_composer_writes_is_in_the_voice_tables():
+    tables = synthetic.voice
+    consonants = set(synthetic.composition._CONSONANT_WEIGHTS) - {""}
+    assert consonants <= set(tables.VOICED_CONSONANTS) | set(tables.UNVOICED_CONSONANTS)
+    assert not set(tables.VOICED_CONSONANTS) & set(tables.UNVOICED_CONSONANTS)
+    for register in tables.REGISTERS:
+        assert set(tables.VOWELS) <= set(tables.VOWEL_FORMANTS[register])
+
+
+@pytest.mark.parametrize("register", ["soprano", "alto", "tenor", "bass"])
+def test_every_consonant_and_vowel_renders_in_every_register(register):
+    """Every syllable (0.3 s each, one phrase) sounds: finite, no syllable near silent."""
+    singer = Voice(register)
+    low, _ = singer.pitch_range
+    consonants = sorted(synthetic.composition._CONSONANT_WEIGHTS)
+    syllables = [(c, v) for c in consonants for v in synthetic.voice.VOWELS]
+    notes = [
+        VocalNote(0.1 + 0.3 * j, 0.4 + 0.3 * j, low + j % 12, c + v, v, c, 0.16 + 0.3 * j, 0)
+        for j, (c, v) in enumerate(syllables)
+    ]
+    x = sing(notes, singer, round((notes[-1].end + 0.1) * SR), SR, np.random.default_rng(0))
+    assert np.all(np.isfinite(x))
+    sung = x[round(notes[0].start * SR) : round(notes[-1].end * SR)].reshape(len(notes), -1)
+    assert np.all(np.sqrt(np.mean(sung**2, axis=1)) > 1e-3 * np.sqrt(np.mean(sung**2)))
+
+
 def test_bad_song_options_raise_config_errors():
     with pytest.raises(ConfigError, match="sample rate"):
         generate_song(0, 5.0, 4000)
