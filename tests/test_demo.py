@@ -103,3 +103,26 @@ def test_demo_cli_refuses_to_overwrite(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("wiass: error:") and "--force" in result.stderr
+
+
+def test_demo_cli_prints_the_table_the_reading_then_the_report(tmp_path, monkeypatch):
+    """The run itself is replaced by a fake run folder; the printing is what is tested."""
+    from click.testing import CliRunner
+    from report_fixture import write_fake_run
+
+    from wiass import demo, report
+    from wiass.cli import main
+
+    def fake_run_demo(out: Path, **kwargs) -> Path:
+        return report.build_report(write_fake_run(out, tracks=("x", "y")))
+
+    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("Scores over 2 songs, vocals, dB:")
+    assert [line.split()[0] for line in lines[start + 2 : start + 5]] == ["BL1", "A3.1", "M2"]
+    reading = report.reading(report.load_run(out)).replace("−", "-")
+    assert reading in " ".join(result.output.split())
+    assert lines[-1] == f"report written to {out / 'report.html'}"

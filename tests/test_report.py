@@ -6,6 +6,7 @@ import json
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
@@ -19,13 +20,13 @@ from wiass.errors import WiassError
 
 
 class _PageParser(HTMLParser):
-    """Collects the links of a page and the cells of its metrics table."""
+    """Collects the links of a page and the cells of its scores table (``<table id="scores">``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.links: list[tuple[str, str]] = []
         self.rows: list[list[tuple[str, str]]] = []
-        self._in_metrics = self._in_body = False
+        self._in_scores = self._in_body = False
         self._cell: list[str] | None = None
         self._cell_class = ""
 
@@ -33,9 +34,9 @@ class _PageParser(HTMLParser):
         values = dict(attrs)
         if values.get("src"):
             self.links.append((tag, values["src"]))
-        if tag == "section":
-            self._in_metrics = values.get("id") == "metrics"
-        elif tag == "tbody" and self._in_metrics:
+        if tag == "table":
+            self._in_scores = values.get("id") == "scores"
+        elif tag == "tbody" and self._in_scores:
             self._in_body = True
         elif tag == "tr" and self._in_body:
             self.rows.append([])
@@ -67,7 +68,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return report.build_report(run)
 
 
-def _small_run(folder: Path, **kwargs) -> Path:
+def _small_run(folder: Path, **kwargs: Any) -> Path:
     summary = {name: SUMMARY[name] for name in ("BL1", "A3.1")}
     return write_fake_run(folder, tracks=("only",), summary=summary, **kwargs)
 
@@ -238,7 +239,7 @@ def test_cli_report(tmp_path: Path) -> None:
     assert str(elsewhere) in result.output
     audio = [src for tag, src in _parse(elsewhere).links if tag == "audio"]
     assert audio and all((elsewhere.parent / unquote(src)).is_file() for src in audio)
-    assert (tmp_path / "pages" / "report_assets").is_dir()
+    assert (tmp_path / "pages" / "mine_assets").is_dir()
 
     missing = runner.invoke(main, ["report", str(tmp_path / "nope")])
     assert missing.exit_code == 2
@@ -254,3 +255,66 @@ def test_report_can_be_rebuilt_after_moving_the_run(tmp_path: Path) -> None:
     page = report.build_report(moved)
     for _, src in _parse(page).links:
         assert (moved / unquote(src)).is_file(), src
+
+
+def _images(page: Path) -> dict[str, bytes]:
+    """The images a page links, by link, with their bytes."""
+    return {
+        src: (page.parent / unquote(src)).read_bytes()
+        for tag, src in _parse(page).links
+        if tag == "img"
+    }
+
+
+def test_two_reports_in_one_folder_keep_their_own_figures(tmp_path: Path) -> None:
+    """Two runs with the same track and system names, reported into one folder."""
+    first = _small_run(tmp_path / "first", seconds=3.0)
+    second = _small_run(tmp_path / "second", seconds=4.0)
+    pages = tmp_path / "pages"
+    runner = CliRunner()
+    for run_dir, name in ((first, "first.html"), (second, "second.html")):
+        result = runner.invoke(main, ["report", str(run_dir), "--out", str(pages / name)])
+        assert result.exit_code == 0, result.output
+    before = report.build_report(first, tmp_path / "alone" / "first.html")
+    first_images, second_images = _images(pages / "first.html"), _images(pages / "second.html")
+    assert set(first_images).isdisjoint(second_images)
+    assert list(first_images.values()) == list(_images(before).values())
+    assert list(first_images.values()) != list(second_images.values())
+
+
+def _lines(figure) -> list:
+    return [line for ax in figure.axes for line in ax.get_lines()]
+
+
+def _legend_texts(figure) -> list[str]:
+    return [text.get_text() for legend in figure.legends for text in legend.get_texts()]
+
+
+def test_alignment_figure_keeps_the_attention_visible(tmp_path: Path) -> None:
+    run = report.load_run(write_fake_run(tmp_path / "run", tracks=("x",), seconds=12.0))
+    alignment = report.load_alignment(run, "x", "A3.1")
+    figure = report.alignment_figure(alignment, run.hop_seconds, "A3.1")
+    lines = _lines(figure)
+    assert len(lines) == 2  # the true alignment on the whole track and on the close-up
+    for line in lines:
+        assert line.get_linewidth() <= 1.0
+        assert line.get_linestyle() in ("--", "-.", ":")
+        assert line.get_marker() in ("None", "", None)
+    real = np.flatnonzero(alignment.true_alignment >= 0)
+    x, y = lines[0].get_data()
+    np.testing.assert_allclose(y[real], real)
+    np.testing.assert_allclose(x[real], (alignment.true_alignment[real] + 0.5) * run.hop_seconds)
+    assert np.all(np.isnan(np.asarray(x)[alignment.true_alignment < 0]))
+    titles = [ax.get_title() for ax in figure.axes]
+    assert "close-up: first 5 s" in titles
+    legend = _legend_texts(figure)
+    assert "side info 1: voice active" in legend and "side info 0: silent" in legend
+    assert "true alignment" in legend
+
+
+def test_magnitude_side_info_gets_a_colour_scale_not_an_activity_legend(tmp_path: Path) -> None:
+    run = report.load_run(write_fake_run(tmp_path / "run", tracks=("x",)))
+    figure = report.alignment_figure(report.load_alignment(run, "x", "M2"), run.hop_seconds, "M2")
+    assert _legend_texts(figure) == ["true alignment"]
+    assert any(ax.get_xlabel() == "level (1: loudest)" for ax in figure.axes)
+    assert "close-up: first 5 s" not in [ax.get_title() for ax in figure.axes]  # 3 s track

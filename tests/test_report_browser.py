@@ -100,7 +100,8 @@ def test_report_loads_in_headless_chromium(
                 "img", "els => els.map(i => [i.getAttribute('src'), i.complete, i.naturalWidth])"
             )
             title = page.inner_text("h1")
-            rows = page.eval_on_selector_all("#metrics tbody tr", "els => els.length")
+            rows = page.eval_on_selector_all("#scores tbody tr", "els => els.length")
+            song_rows = page.eval_on_selector_all("#songs tbody tr", "els => els.length")
             screenshot = tmp_path / "report-screenshot.png"
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
@@ -111,7 +112,7 @@ def test_report_loads_in_headless_chromium(
     assert [(src, state, error) for src, state, error in audio if state < 2] == []
     assert len(images) == 16
     assert [src for src, complete, width in images if not complete or width <= 0] == []
-    assert title == "wiass demo" and rows == 3
+    assert title == "wiass demo" and rows == 3 and song_rows == 2
     assert screenshot.stat().st_size > 10_000
     if os.environ.get("WIASS_KEEP_ARTIFACTS") and "PCM_16" in request.node.name:
         ARTIFACT.parent.mkdir(exist_ok=True)

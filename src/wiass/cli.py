@@ -32,6 +32,11 @@ def main() -> None:
     """Weakly informed audio source separation."""
 
 
+def _examples(*lines: str) -> str:
+    """The epilog of a command's --help: example command lines, printed as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _sleeping_openmp_threads() -> None:
     """Make idle OpenMP threads sleep instead of spinning (unless the user chose a policy).
 
@@ -43,7 +48,10 @@ def _sleeping_openmp_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-@main.command("evaluate")
+@main.command(
+    "evaluate",
+    epilog=_examples("wiass evaluate --references musdb18hq/test --estimates separated --jobs 2"),
+)
 @click.option(
     "--references",
     required=True,
@@ -124,7 +132,12 @@ def evaluate_command(
     click.echo(f"\nscores of {len(evaluation.tracks)} track(s) written to {out}")
 
 
-@main.command()
+@main.command(
+    epilog=_examples(
+        "wiass train --config small --side-info A3.1 --out runs/a31",
+        "wiass train --out runs/a31 --resume",
+    )
+)
 @click.option("--config", "config_path", help="Preset name (small, paper) or YAML file.")
 @click.option(
     "--data",
@@ -191,14 +204,17 @@ def _parse_devices(text: str) -> int | str:
     return count
 
 
-@main.command("report")
+@main.command(
+    "report",
+    epilog=_examples("wiass report wiass-demo", "wiass report runs/demo --out pages/demo.html"),
+)
 @click.argument("run_dir", type=click.Path())
 @click.option(
     "--out",
     type=click.Path(dir_okay=False),
     default=None,
-    help="HTML file to write. Default: RUN_DIR/report.html; figures go to report_assets/ "
-    "beside it.",
+    help="HTML file to write. Default: RUN_DIR/report.html. Figures go to NAME_assets/ beside "
+    "it (report_assets/ for report.html), so pages of several runs can share a folder.",
 )
 def report_command(run_dir: str, out: str | None) -> None:
     """Rebuild the HTML listening report of a run folder (wiass demo) from its saved results.
@@ -215,7 +231,13 @@ def report_command(run_dir: str, out: str | None) -> None:
     click.echo(f"report written to {page}")
 
 
-@main.command("separate")
+@main.command(
+    "separate",
+    epilog=_examples(
+        "wiass separate song.wav --model runs/a31/separator.pt --activity 0011100110 --out sep",
+        "wiass separate a.wav b.flac --model runs/bl1/separator.pt --out separated --threads 4",
+    ),
+)
 @click.argument("mixtures", nargs=-1, required=True, type=click.Path())
 @click.option(
     "--model",
@@ -256,6 +278,7 @@ def report_command(run_dir: str, out: str | None) -> None:
     "--threads",
     type=click.IntRange(min=0),
     default=0,
+    show_default=True,
     help="CPU threads (0: the cores available); chunks are separated in parallel batches.",
 )
 def separate_command(
@@ -300,7 +323,10 @@ def separate_command(
             click.echo(line)
 
 
-@main.command("make-synthetic")
+@main.command(
+    "make-synthetic",
+    epilog=_examples("wiass make-synthetic data/synthetic --train 40 --test 10 --seconds 30"),
+)
 @click.argument("out", type=click.Path())
 @click.option(
     "--train", "n_train", default=40, show_default=True, type=int, help="Training tracks."
@@ -338,7 +364,10 @@ def make_synthetic(
     click.echo(f"{n_train} training and {n_test} test tracks written to {folder}")
 
 
-@main.command("demo")
+@main.command(
+    "demo",
+    epilog=_examples("wiass demo --out wiass-demo", "wiass demo --train --songs 5 --force"),
+)
 @click.option(
     "--out",
     default="wiass-demo",
@@ -356,13 +385,20 @@ def demo_command(out: str, train: bool, songs: int, seconds: float, force: bool)
     """The main job: separate synthetic songs with BL1, A3.1 and M2, score them, write a report."""
     from pathlib import Path
 
-    from wiass.demo import run_demo
+    from wiass.demo import run_demo, summary_text
 
     report = run_demo(Path(out), train=train, songs=songs, seconds=seconds, force=force)
+    click.echo(summary_text(Path(out)) + "\n")
     click.echo(f"report written to {report}")
 
 
-@main.command("experiment")
+@main.command(
+    "experiment",
+    epilog=_examples(
+        "wiass experiment --out experiments/table1",
+        "wiass experiment --out experiments/quick --systems BL1,A3.1,M2 --seeds 1",
+    ),
+)
 @click.option(
     "--data",
     type=click.Path(file_okay=False, exists=True),

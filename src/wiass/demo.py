@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import textwrap
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -92,6 +93,16 @@ def run_demo(
     results["summary"] = {name: aggregate(rows)["vocals"] for name, rows in summaries.items()}
     write_json(out / "results.json", _json_ready(results))
     return build_report(out)
+
+
+def summary_text(out: Path) -> str:
+    """What ``wiass demo`` prints when done: the scores table of the run in ``out`` and the
+    one-sentence reading of it, as plain ASCII text."""
+    from wiass.report import load_run, reading, text_table
+
+    run = load_run(out)
+    text = f"{text_table(run)}\n\n{textwrap.fill(reading(run), 100)}"
+    return text.replace("−", "-")
 
 
 def _check_out(out: Path, force: bool) -> None:

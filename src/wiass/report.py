@@ -12,7 +12,8 @@ information of every track and system::
     RUN/tracks/<track>/<system>/true_alignment.npy        (M,) mixture frame per step, -1 = padding
 
 :func:`load_run` reads and checks that folder, :func:`build_report` draws the figures into
-``report_assets/`` next to the page and renders ``templates/report.html`` into ``report.html``.
+``<page>_assets/`` next to the page (``report_assets/`` for the default ``report.html``) and
+renders ``templates/report.html`` into the page.
 Figures are drawn on :class:`matplotlib.figure.Figure` objects (Agg canvas, no pyplot state), so
 memory stays flat however many tracks there are.
 """
@@ -23,6 +24,7 @@ import json
 import math
 import os
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,10 +64,25 @@ KIND_PHRASES = {
 }
 SPECTROGRAM_RANGE_DB = 80.0
 """Colour range of the spectrograms: from the loudest bin of a track down by this many dB."""
+ZOOM_SECONDS = 5.0
+"""Length of the alignment figure's close-up of a track's start (seconds)."""
+ACTIVITY_COLOURS = ("#ffffff", "#1f2933")
+"""Colours of binary vocal activity in the side-information strip: silent (0), active (1)."""
+TRUE_ALIGNMENT_STYLE: dict[str, Any] = {
+    "color": "#22d3ee",
+    "linewidth": 0.9,
+    "linestyle": (0, (4, 3)),
+    "alpha": 0.9,
+}
+"""The true alignment over the attention: thin and dashed, so the attention under it shows."""
 ENERGY_FRAME_SECONDS = 0.1
 ENERGY_FLOOR_DB = -125.0
 _CHANGE_DB = 0.05
 """Differences smaller than this (dB) are reported as no change."""
+_TIE_DB = 0.005
+"""Values closer than this (dB) print the same with two decimals and count as equal."""
+FLOOR_DB = -120.0
+"""``10 log10(0 + 1e-12)``: the level of an exactly silent signal, the lowest PES/EPS can be."""
 
 
 class ReportError(WiassError):
@@ -418,14 +435,56 @@ def table_value(run: RunResults, system: str, metric: str) -> float | None:
     return run.summary[system][metric].get(TABLE_STATISTIC[metric])
 
 
-def _pes_clause(value: float | None, base: float | None, baseline: str) -> str:
+def _better(value: float, base: float, metric: str) -> bool:
+    """Whether ``value`` beats ``base`` on ``metric`` by more than _CHANGE_DB."""
+    diff = value - base
+    return diff < -_CHANGE_DB if metric in LOWER_IS_BETTER else diff > _CHANGE_DB
+
+
+def song_count(run: RunResults, system: str, baseline: str, metric: str) -> tuple[int, int]:
+    """``(better, songs)``: on how many songs ``system`` beats ``baseline`` on ``metric`` (by
+    more than _CHANGE_DB), of the songs where both values are defined."""
+    pairs = [
+        (run.scores[system][t.name][metric], run.scores[baseline][t.name][metric])
+        for t in run.tracks
+    ]
+    defined = [(v, b) for v, b in pairs if v is not None and b is not None]
+    return sum(_better(v, b, metric) for v, b in defined), len(defined)
+
+
+def songs_phrase(count: tuple[int, int], metric: str) -> str:
+    """'lower on 2 of 3 songs' (PES/EPS) or 'higher on all 3 songs' (SDR...); '' for < 2 songs."""
+    better, songs = count
+    if songs < 2:
+        return ""
+    direction = "lower" if metric in LOWER_IS_BETTER else "higher"
+    if better == songs:
+        return f"{direction} on {'both' if songs == 2 else f'all {songs}'} songs"
+    if better == 0:
+        return f"{direction} on none of the {songs} songs"
+    return f"{direction} on {better} of {songs} songs"
+
+
+def _numbers(label: str, value: float, base: float, count: tuple[int, int], metric: str) -> str:
+    """'(PES −92.5 vs −84.5 dB; lower on 2 of 3 songs)' (one decimal for PES/EPS, two else)."""
+    digits = 1 if metric in LOWER_IS_BETTER else 2
+    songs = songs_phrase(count, metric)
+    return (
+        f"({label}{format_db(value, digits)} vs {format_db(base, digits)} dB"
+        f"{'; ' + songs if songs else ''})"
+    )
+
+
+def _pes_clause(
+    value: float | None, base: float | None, baseline: str, count: tuple[int, int]
+) -> str:
     if value is None or base is None:
         return (
             f"its energy where the voice is silent (PES) cannot be compared with {baseline} "
             "(undefined: no silent vocal frames)"
         )
     diff = value - base
-    numbers = f"(PES {format_db(value, 1)} vs {format_db(base, 1)} dB)"
+    numbers = _numbers("PES ", value, base, count, "PES")
     if abs(diff) < _CHANGE_DB:
         return (
             f"the estimate puts as much energy as {baseline} into the parts where the voice is "
@@ -438,19 +497,22 @@ def _pes_clause(value: float | None, base: float | None, baseline: str) -> str:
     )
 
 
-def _sdr_clause(value: float | None, base: float | None) -> str:
+def _sdr_clause(
+    value: float | None, base: float | None, count: tuple[int, int], subject: str = "the"
+) -> str:
     if value is None or base is None:
-        return "the median SDR cannot be compared (undefined)"
+        return f"{subject} median SDR cannot be compared (undefined)"
     diff = value - base
-    numbers = f"({format_db(value)} vs {format_db(base)} dB)"
+    numbers = _numbers("", value, base, count, "SDR")
     if abs(diff) < _CHANGE_DB:
-        return f"the median SDR is unchanged {numbers}"
+        return f"{subject} median SDR is unchanged {numbers}"
     verb = "rises" if diff > 0 else "drops"
-    return f"the median SDR {verb} by {abs(diff):.2f} dB {numbers}"
+    return f"{subject} median SDR {verb} by {abs(diff):.2f} dB {numbers}"
 
 
 def summary_sentences(run: RunResults) -> list[str]:
-    """One sentence per informed system on what its side information changed against BL1.
+    """One sentence per informed system on what its side information changed against BL1,
+    with the number of songs on which it did better.
 
     Without a baseline in the run, each system's own PES and SDR are stated instead.
     """
@@ -467,12 +529,14 @@ def summary_sentences(run: RunResults) -> list[str]:
                 f"{format_db(pes, 1)} dB."
             )
             continue
-        base_pes = table_value(run, baseline.name, "PES")
-        base_sdr = table_value(run, baseline.name, "SDR")
-        sentences.append(
-            f"{opening}{_pes_clause(pes, base_pes, baseline.name)}, and "
-            f"{_sdr_clause(sdr, base_sdr)}."
+        base = baseline.name
+        pes_clause = _pes_clause(
+            pes, table_value(run, base, "PES"), base, song_count(run, system.name, base, "PES")
         )
+        sdr_clause = _sdr_clause(
+            sdr, table_value(run, base, "SDR"), song_count(run, system.name, base, "SDR")
+        )
+        sentences.append(f"{opening}{pes_clause}, and {sdr_clause}.")
     if not sentences:
         sentences.append(
             "No system in this run received side information; the table compares them."
@@ -480,34 +544,193 @@ def summary_sentences(run: RunResults) -> list[str]:
     return sentences
 
 
+def _leader(run: RunResults, metric: str, names: Sequence[str]) -> str | None:
+    """The system among ``names`` with the best defined table value of ``metric``."""
+    values = {n: v for n in names if (v := table_value(run, n, metric)) is not None}
+    if not values:
+        return None
+    pick = min if metric in LOWER_IS_BETTER else max
+    return pick(values, key=lambda name: values[name])
+
+
+def _sdr_spread(run: RunResults) -> str:
+    """How far apart the systems' median SDRs are, e.g. 'the median SDR differs by at most
+    0.91 dB between systems (9.80 to 10.70 dB; highest: M2)'."""
+    names = [s.name for s in run.systems]
+    values = [v for name in names if (v := table_value(run, name, "SDR")) is not None]
+    if not values:
+        return "the median SDR is undefined for every system"
+    low, high = min(values), max(values)
+    if len(values) == 1 or high - low < _CHANGE_DB:
+        return f"the median SDR is the same for every system ({format_db(high)} dB)"
+    return (
+        f"the median SDR differs by at most {high - low:.2f} dB between systems "
+        f"({format_db(low)} to {format_db(high)} dB; highest: {_leader(run, 'SDR', names)})"
+    )
+
+
+def _pes_lead(run: RunResults) -> str:
+    """Which informed system leaks least into the pauses (lowest PES), by how much against
+    the baseline and on how many songs; the lowest PES of all where there is nothing to
+    compare."""
+    baseline = run.baseline
+    best = _leader(run, "PES", [s.name for s in run.systems if s.informed])
+    base_pes = None if baseline is None else table_value(run, baseline.name, "PES")
+    pes = None if best is None else table_value(run, best, "PES")
+    if baseline is None or best is None or pes is None or base_pes is None:
+        leader = _leader(run, "PES", [s.name for s in run.systems])
+        if leader is None:
+            return "PES is undefined for every system (no silent vocal frames)"
+        value = format_db(table_value(run, leader, "PES"), 1)
+        return f"{leader} leaks least into the pauses (PES {value} dB)"
+    base = baseline.name
+    numbers = _numbers("PES ", pes, base_pes, song_count(run, best, base, "PES"), "PES")
+    diff = pes - base_pes
+    if diff < -_CHANGE_DB:
+        return (
+            f"{best} leaks least into the pauses: {-diff:.1f} dB less energy than {base} where "
+            f"the voice is silent {numbers}"
+        )
+    if diff > _CHANGE_DB:
+        return (
+            f"No side information lowers the energy where the voice is silent below {base}'s: "
+            f"the best informed system, {best}, puts {diff:.1f} dB more there {numbers}"
+        )
+    return f"{best} leaks as much as {base} into the pauses {numbers}"
+
+
+def reading(run: RunResults) -> str:
+    """The run in one sentence, from its numbers: the informed system that leaks least into the
+    pauses (lowest PES), by how much against the baseline and on how many songs, and how far
+    apart the systems' median SDRs are."""
+    return f"{_pes_lead(run)}; {_sdr_spread(run)}."
+
+
+@dataclass(frozen=True)
+class SongCount:
+    """'2 of 3': on how many songs a system beats the baseline on one metric; ``mixed`` when
+    the songs do not all go the same way."""
+
+    text: str
+    mixed: bool
+
+
+def song_table(run: RunResults) -> dict[str, list[SongCount]]:
+    """Per informed system and metric: on how many songs it beats the baseline.
+
+    Empty without a baseline or with fewer than two songs.
+    """
+    baseline = run.baseline
+    if baseline is None or len(run.tracks) < 2:
+        return {}
+    table = {}
+    for system in run.systems:
+        if system.informed:
+            counts = [song_count(run, system.name, baseline.name, m) for m in METRICS]
+            table[system.name] = [
+                SongCount(f"{better} of {songs}" if songs else "—", 0 < better < songs)
+                for better, songs in counts
+            ]
+    return table
+
+
 @dataclass(frozen=True)
 class Cell:
-    """One metric cell of a table: formatted text, and whether it is the best of its column."""
+    """One metric cell of a table: formatted text, whether it is the best of its column, and
+    whether every value of its column is the same (so none is best)."""
 
     text: str
     best: bool
+    tie: bool = False
+
+
+def _is_tie(values: Sequence[float | None]) -> bool:
+    """Whether at least two values are defined and all defined ones print the same."""
+    defined = [v for v in values if v is not None]
+    return len(defined) >= 2 and max(defined) - min(defined) < _TIE_DB
 
 
 def _best_flags(values: Sequence[float | None], lower_is_better: bool) -> list[bool]:
-    """Which values are the best of a column; none when fewer than two values are defined."""
+    """Which values are the best of a column; none when fewer than two values are defined or
+    when they are all the same."""
     defined = [v for v in values if v is not None]
-    if len(defined) < 2:
+    if len(defined) < 2 or _is_tie(values):
         return [False] * len(values)
     best = min(defined) if lower_is_better else max(defined)
-    return [v is not None and abs(v - best) < 1e-9 for v in values]
+    return [v is not None and abs(v - best) < _TIE_DB for v in values]
+
+
+def tie_note(metric: str, values: Sequence[float | None]) -> str | None:
+    """A sentence for a column in which every system has the same value, else None."""
+    if not _is_tie(values):
+        return None
+    value = min(v for v in values if v is not None)
+    if value <= FLOOR_DB + _TIE_DB:
+        return (
+            f"{metric}: every system is at {format_db(FLOOR_DB)} dB, the floor (an exactly "
+            "silent signal), so this column does not tell them apart."
+        )
+    return (
+        f"{metric}: every system has {format_db(value)} dB, so this column does not tell them "
+        "apart."
+    )
 
 
 def metric_rows(values: Mapping[str, Mapping[str, float | None]]) -> dict[str, list[Cell]]:
-    """``values[row][metric]`` as formatted cells per row, with the best value per column marked."""
+    """``values[row][metric]`` as formatted cells per row, with the best value per column marked
+    (none in a column where all values are the same)."""
     rows = list(values)
     cells: dict[str, list[Cell]] = {row: [] for row in rows}
     for metric in METRICS:
         column = [values[row][metric] for row in rows]
+        tie = _is_tie(column)
         for row, value, best in zip(
             rows, column, _best_flags(column, metric in LOWER_IS_BETTER), strict=True
         ):
-            cells[row].append(Cell(format_db(value), best))
+            cells[row].append(Cell(format_db(value), best, tie))
     return cells
+
+
+def summary_values(run: RunResults) -> dict[str, dict[str, float | None]]:
+    """``values[system][metric]``: the summary table's numbers."""
+    return {s.name: {m: table_value(run, s.name, m) for m in METRICS} for s in run.systems}
+
+
+def _statistics_legend() -> str:
+    """'SDR, SIR, SAR: median over songs, higher is better. PES, EPS: mean ...' from
+    TABLE_STATISTIC and LOWER_IS_BETTER."""
+    groups: dict[tuple[str, bool], list[str]] = {}
+    for metric in METRICS:
+        groups.setdefault((TABLE_STATISTIC[metric], metric in LOWER_IS_BETTER), []).append(metric)
+    return " ".join(
+        f"{', '.join(metrics)}: {statistic} over songs, {'lower' if lower else 'higher'} is better."
+        for (statistic, lower), metrics in groups.items()
+    )
+
+
+def text_table(run: RunResults, width: int = 100) -> str:
+    """The summary table as plain text for a terminal, the best of each column marked *,
+    followed by what the columns mean and any column that does not tell the systems apart
+    (lines wrapped at ``width``)."""
+    values = summary_values(run)
+    cells = metric_rows(values)
+    name_width = max(len("system"), *(len(name) for name in values))
+    lines = [
+        f"Scores over {len(run.tracks)} song{'s' if len(run.tracks) != 1 else ''}, vocals, dB:",
+        f"{'system':<{name_width}}" + "".join(f"{m:>10}" for m in METRICS),
+    ]
+    for name, row in cells.items():
+        numbers = [
+            "n/a " if v is None else f"{v:.2f}{'*' if c.best else ' '}"
+            for v, c in zip(values[name].values(), row, strict=True)
+        ]
+        lines.append((f"{name:<{name_width}}" + "".join(f"{n:>10}" for n in numbers)).rstrip())
+    notes = [tie_note(m, [values[n][m] for n in values]) for m in METRICS]
+    legend = " ".join(
+        [_statistics_legend(), "Marked *: the best of each column.", *filter(None, notes)]
+    )
+    lines += textwrap.wrap(legend, width)
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- plots
@@ -567,64 +790,134 @@ def plot_spectrograms(
 def _side_info_label(kind: str, dim: int) -> str:
     if dim == 1:
         return "activity" if kind.startswith("A") else "value"
-    return "band"
+    return "band (low → high)"
 
 
-def plot_alignment(alignment: AlignmentData, hop_seconds: float, title: str, path: Path) -> Path:
-    """Side information (left strip, step on y) beside the learned attention (mixture time on x).
+def _is_activity(alignment: AlignmentData) -> bool:
+    """Binary vocal activity (the A kinds): drawn in two colours with a legend."""
+    return alignment.kind.startswith("A") and alignment.side_info.shape[1] == 1
 
-    The true alignment, where known, is drawn on the attention as cyan markers: step ``m`` at the
-    centre of mixture frame ``true_alignment[m]`` (frames of ``hop_seconds``); padding is skipped.
-    """
-    attention = alignment.attention
-    frames, steps = attention.shape
-    dim = alignment.side_info.shape[1]
-    fig = Figure(figsize=(6.4, 3.4), dpi=110, layout="constrained")
-    strip_ax, att_ax = fig.subplots(
-        1, 2, sharey=True, gridspec_kw={"width_ratios": [0.6 + 0.12 * min(dim, 16), 6]}
-    )
-    y_extent = (-0.5, steps - 0.5)
+
+def _side_info_strip(ax: Any, alignment: AlignmentData) -> list[Any]:
+    """Draw the ``(steps, D)`` side information as a strip, step on y; returns legend handles
+    (activity) or adds a colour bar under the strip (other kinds)."""
+    from matplotlib.patches import Patch
+
     side = alignment.side_info
-    strip_ax.imshow(
+    steps, dim = side.shape
+    style: dict[str, Any] = {"cmap": "Greys" if dim == 1 else "viridis"}
+    if _is_activity(alignment):
+        style = {"cmap": colors.ListedColormap(ACTIVITY_COLOURS), "vmin": 0.0, "vmax": 1.0}
+    image = ax.imshow(
         side,
         origin="lower",
         aspect="auto",
-        cmap="Greys" if dim == 1 else "viridis",
-        extent=(-0.5, dim - 0.5, *y_extent),
+        extent=(-0.5, dim - 0.5, -0.5, steps - 0.5),
         interpolation="nearest",
+        **style,
     )
-    strip_ax.set_xticks([] if dim == 1 else [0, dim - 1])
-    strip_ax.set_xlabel(_side_info_label(alignment.kind, dim))
-    strip_ax.set_ylabel("side-information step")
-    strip_ax.set_title("side info", fontsize="medium")
-    image = att_ax.imshow(
-        attention.T,
+    ax.set_xticks([] if dim == 1 else [0, dim - 1])
+    ax.set_xlabel(_side_info_label(alignment.kind, dim))
+    ax.set_ylabel("side-information step")
+    ax.set_title("side info", fontsize="medium")
+    if not _is_activity(alignment):
+        ax.figure.colorbar(image, ax=ax, location="bottom", label="level (1: loudest)", pad=0.02)
+        return []
+    return [
+        Patch(facecolor=ACTIVITY_COLOURS[1], label="side info 1: voice active"),
+        Patch(facecolor=ACTIVITY_COLOURS[0], edgecolor="0.4", label="side info 0: silent"),
+    ]
+
+
+def _true_times(true_alignment: np.ndarray, hop_seconds: float) -> np.ndarray:
+    """Mixture time (s) of the centre of the frame each step describes; NaN for padding."""
+    times = (true_alignment.astype(np.float64) + 0.5) * hop_seconds
+    return np.where(true_alignment >= 0, times, np.nan)
+
+
+def _attention_panel(ax: Any, alignment: AlignmentData, hop_seconds: float) -> Any:
+    """Draw the attention ``(frames, steps)`` transposed (time on x) and the true alignment as
+    a thin dashed line that leaves the attention under it visible; returns the image."""
+    frames, steps = alignment.attention.shape
+    image = ax.imshow(
+        alignment.attention.T,
         origin="lower",
         aspect="auto",
         cmap="magma",
-        norm=colors.PowerNorm(gamma=0.5, vmin=0.0, vmax=max(float(attention.max()), 1e-6)),
-        extent=(0.0, frames * alignment.frame_seconds, *y_extent),
-        interpolation="nearest",
+        norm=colors.PowerNorm(
+            gamma=0.5, vmin=0.0, vmax=max(float(alignment.attention.max()), 1e-6)
+        ),
+        extent=(0.0, frames * alignment.frame_seconds, -0.5, steps - 0.5),
+        interpolation="antialiased",
     )
     if alignment.true_alignment is not None:
-        real = np.flatnonzero(alignment.true_alignment >= 0)
-        if real.size:
-            att_ax.plot(
-                (alignment.true_alignment[real] + 0.5) * hop_seconds,
-                real,
-                linestyle="none",
-                marker="o",
-                markersize=4,
-                markerfacecolor="none",
-                markeredgewidth=1.2,
-                color="#22d3ee",
-                label="true alignment",
-            )
-            att_ax.legend(loc="upper left", fontsize="small", framealpha=0.8)
-    att_ax.set_xlabel("mixture time (s)")
-    att_ax.set_title(title, fontsize="medium")
-    fig.colorbar(image, ax=att_ax, label="attention weight", pad=0.02, fraction=0.05)
-    return _save(fig, path)
+        times = _true_times(alignment.true_alignment, hop_seconds)
+        ax.plot(times, np.arange(steps), label="true alignment", **TRUE_ALIGNMENT_STYLE)
+    ax.set_xlabel("mixture time (s)")
+    return image
+
+
+def _zoom_steps(alignment: AlignmentData, hop_seconds: float, seconds: float) -> float:
+    """The highest step to show in a close-up of the first ``seconds``: the last step the
+    true alignment (or else the attention's peak) puts there, plus a margin."""
+    if alignment.true_alignment is not None and np.any(alignment.true_alignment >= 0):
+        inside = np.flatnonzero(_true_times(alignment.true_alignment, hop_seconds) < seconds)
+    else:
+        frames = max(1, round(seconds / alignment.frame_seconds))
+        inside = alignment.attention[:frames].argmax(axis=1)
+    steps = alignment.attention.shape[1]
+    last = int(inside.max()) if inside.size else steps - 1
+    return min(steps - 0.5, last + max(2, round(0.15 * last)))
+
+
+def has_close_up(alignment: AlignmentData) -> bool:
+    """Whether the alignment figure gets a close-up: tracks longer than twice ZOOM_SECONDS."""
+    return alignment.attention.shape[0] * alignment.frame_seconds > 2 * ZOOM_SECONDS
+
+
+def plot_alignment(alignment: AlignmentData, hop_seconds: float, title: str, path: Path) -> Path:
+    """Draw :func:`alignment_figure` into the PNG file ``path``."""
+    return _save(alignment_figure(alignment, hop_seconds, title), path)
+
+
+def alignment_figure(alignment: AlignmentData, hop_seconds: float, title: str) -> Figure:
+    """Side information (left strip, step on y), the learned attention over the whole track
+    (mixture time on x) and, for tracks longer than twice ZOOM_SECONDS, a close-up of the
+    first ZOOM_SECONDS where errors of a few steps can be seen.
+
+    The true alignment, where known, is a thin dashed cyan line over the attention: step ``m``
+    at the centre of mixture frame ``true_alignment[m]`` (frames of ``hop_seconds``); padding
+    is skipped. A legend under the figure says what the strip's colours and the line mean.
+    """
+    zoom = has_close_up(alignment)
+    dim = alignment.side_info.shape[1]
+    fig = Figure(figsize=(10.0 if zoom else 6.4, 3.8), dpi=110, layout="constrained")
+    ratios = [0.6 + 0.12 * min(dim, 16), 6] + ([4] if zoom else [])
+    grid = fig.add_gridspec(1, len(ratios), width_ratios=ratios)
+    whole_ax = fig.add_subplot(grid[1])
+    strip_ax = fig.add_subplot(grid[0], sharey=whole_ax)
+    whole_ax.tick_params(labelleft=False)
+    handles = _side_info_strip(strip_ax, alignment)
+    image = _attention_panel(whole_ax, alignment, hop_seconds)
+    whole_ax.set_title(title, fontsize="medium")
+    colour_ax = whole_ax
+    if zoom:
+        colour_ax = fig.add_subplot(grid[2])
+        _attention_panel(colour_ax, alignment, hop_seconds)
+        colour_ax.set_xlim(0.0, ZOOM_SECONDS)
+        colour_ax.set_ylim(-0.5, _zoom_steps(alignment, hop_seconds, ZOOM_SECONDS))
+        colour_ax.set_title(f"close-up: first {ZOOM_SECONDS:g} s", fontsize="medium")
+    fig.colorbar(image, ax=colour_ax, label="attention weight", pad=0.02, fraction=0.05)
+    handles += whole_ax.get_legend_handles_labels()[0]
+    if handles:
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=len(handles),
+            frameon=False,
+            fontsize="small",
+        )
+    return fig
 
 
 def frame_energy_db(audio: np.ndarray, sample_rate: int, frame_seconds: float) -> np.ndarray:
@@ -707,9 +1000,12 @@ class Panel:
 
 @dataclass(frozen=True)
 class AlignmentFigure:
+    """An informed system's alignment figure; ``zoom``: seconds of its close-up, if any."""
+
     system: str
     phrase: str
     image: str
+    zoom: float | None = None
 
 
 @dataclass(frozen=True)
@@ -726,6 +1022,16 @@ class TrackSection:
 def _system_key(index: int, system: System) -> str:
     """A file-name part unique to a system (names like 'A3.1' and 'A3-1' would share a slug)."""
     return f"system-{index}-{_slug(system.name)}"
+
+
+def _alignment_figure(
+    run: RunResults, track: Track, system: System, path: Path, page_dir: Path
+) -> AlignmentFigure:
+    """Draw the alignment figure of an informed system on a track into ``path``."""
+    alignment = load_alignment(run, track.name, system.name)
+    plot_alignment(alignment, run.hop_seconds, f"{system.name}: learned alignment", path)
+    zoom = ZOOM_SECONDS if has_close_up(alignment) else None
+    return AlignmentFigure(system.name, kind_phrase(system), _href(path, page_dir), zoom)
 
 
 def _render_track(
@@ -751,18 +1057,11 @@ def _render_track(
         href = _href(files[key], page_dir), _href(images[key], page_dir)
         return Panel(label, note, *href, tuple(row))
 
-    alignments = []
-    for key, system in zip(system_keys, run.systems, strict=True):
-        if system.informed:
-            figure = plot_alignment(
-                load_alignment(run, track.name, system.name),
-                run.hop_seconds,
-                f"{system.name}: learned alignment",
-                assets / f"{prefix}-alignment-{key}.png",
-            )
-            alignments.append(
-                AlignmentFigure(system.name, kind_phrase(system), _href(figure, page_dir))
-            )
+    alignments = [
+        _alignment_figure(run, track, system, assets / f"{prefix}-alignment-{key}.png", page_dir)
+        for key, system in zip(system_keys, run.systems, strict=True)
+        if system.informed
+    ]
     return TrackSection(
         name=track.name,
         anchor=f"track-{prefix}",
@@ -801,21 +1100,29 @@ def _when(created: str) -> str:
 
 def render_html(run: RunResults, sections: Sequence[TrackSection]) -> str:
     """The page's HTML for a loaded run and its drawn track sections."""
-    table = metric_rows(
-        {s.name: {m: table_value(run, s.name, m) for m in METRICS} for s in run.systems}
-    )
+    values = summary_values(run)
+    notes = [tie_note(m, [row[m] for row in values.values()]) for m in METRICS]
     return _template().render(
         run=run,
         created=_when(run.created),
+        reading=reading(run),
         sentences=summary_sentences(run),
         metrics=METRICS,
         statistic=TABLE_STATISTIC,
         legend=METRIC_LEGEND,
-        table=table,
+        table=metric_rows(values),
+        notes=[note for note in notes if note],
+        songs=song_table(run),
         kind_phrase=kind_phrase,
         sections=sections,
         total_seconds=sum(t.seconds for t in run.tracks),
     )
+
+
+def assets_folder(page: Path) -> Path:
+    """The figures' folder of a page: ``<name>_assets/`` beside it (``report_assets/`` for
+    ``report.html``), so that pages written into one folder never share figure files."""
+    return page.with_name(f"{page.stem}_assets")
 
 
 def build_report(
@@ -823,15 +1130,16 @@ def build_report(
 ) -> Path:
     """Build the listening report of a run folder and return the path of the HTML page.
 
-    ``out`` defaults to ``run_dir/report.html``; figures go to ``report_assets/`` beside it and
-    every link in the page (audio, images) is relative, so the folder can be moved or served as
-    it is. Raises ReportError / AudioError for a run folder the report cannot be built from.
+    ``out`` defaults to ``run_dir/report.html``; figures go to :func:`assets_folder` beside it
+    (``report_assets/`` for ``report.html``, ``mine_assets/`` for ``mine.html``) and every link
+    in the page (audio, images) is relative, so the folder can be moved or served as it is.
+    Raises ReportError / AudioError for a run folder the report cannot be built from.
     """
     run = load_run(run_dir)
     page = Path(out) if out is not None else run.root / "report.html"
     if page.is_dir():
         raise ReportError(f"{page}: is a folder; --out must name the HTML file to write")
-    assets = page.parent / "report_assets"
+    assets = assets_folder(page)
     sections = [
         _render_track(run, i, track, page.parent, assets)
         for i, track in enumerate(tqdm(run.tracks, desc="report", unit="track", disable=None))
