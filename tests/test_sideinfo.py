@@ -24,8 +24,8 @@ from wiass.sideinfo import (
     parse_activity,
     read_labels,
     read_side_info,
+    resolve_side_info,
     target_features,
-    user_side_info,
 )
 
 SR = 16000
@@ -453,17 +453,17 @@ def test_kinds_without_user_input(tmp_path):
             read_side_info(path, kind, PARAMS)
 
 
-def test_user_side_info_takes_strings_or_paths(tmp_path):
-    assert user_side_info("0110", "A3.1", PARAMS).values[:, 0].tolist() == [0, 1, 1, 0]
+def test_resolver_takes_strings_or_paths(tmp_path):
+    assert resolve_side_info("0110", "A3.1", PARAMS).values[:, 0].tolist() == [0, 1, 1, 0]
     path = write(tmp_path, "a.txt", "1\n1\n")
-    assert user_side_info(str(path), "A3.1", PARAMS).n_steps == 2
+    assert resolve_side_info(str(path), "A3.1", PARAMS).n_steps == 2
     with pytest.raises(SideInfoError, match="no such side-information file"):
-        user_side_info("vocals.txt", "A3.1", PARAMS)
+        resolve_side_info("vocals.txt", "A3.1", PARAMS)
 
 
 def test_overlong_side_info_argument_is_a_clear_error():
     params = SideInfoConfig()
     with pytest.raises(SideInfoError, match="no such side-information file"):
-        user_side_info("x" * 300 + ".txt", "A3.1", params)
-    activity = user_side_info("01" * 200, "A3.1", params)
+        resolve_side_info("x" * 300 + ".txt", "A3.1", params)
+    activity = resolve_side_info("01" * 200, "A3.1", params)
     assert activity.values.shape == (400, 1)
