@@ -18,16 +18,15 @@ Precedence, for a value that could be read in more than one way:
 
 1. a :class:`SideInfo` is checked as it is (its kind, values and alignment);
 2. an ``os.PathLike`` is always a file;
-3. a ``str`` is a file when a file of that name exists; otherwise an activity string when it
-   holds only 0s, 1s and whitespace; otherwise a file path (so that a missing file is reported
-   as one);
+3. a ``str`` that names an existing file is that file; otherwise it is an activity string when
+   it holds only 0s, 1s and whitespace, else a file path (so a missing file is reported as one);
 4. anything else is an array of values.
 
 Why an existing file first: a name that exists on disk is never silently taken for something
-else, and every string follows the same rule. An activity string holds no dot and so no file
-suffix; when a file of exactly that name exists, resolving refuses with a line that says so
-instead of guessing which was meant. Either reading stays available without ambiguity: activity
-as an array, a file as a ``pathlib.Path``.
+else, and every string follows the same rule whatever the caller. An activity string holds no
+dot and so no file suffix a reader accepts: when a file of exactly that name exists, resolving
+refuses with a line that says so instead of guessing which was meant. Either reading stays
+available without ambiguity: activity as an array, a file as a ``pathlib.Path``.
 """
 
 from __future__ import annotations
