@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,12 +21,13 @@ from wiass.sideinfo import (
     generate_from_features,
     get_kind,
     kind_dim,
+    label_timing,
     labels_to_activity,
     parse_activity,
     read_labels,
     read_side_info,
+    resolve_side_info,
     target_features,
-    user_side_info,
 )
 
 SR = 16000
@@ -453,17 +455,88 @@ def test_kinds_without_user_input(tmp_path):
             read_side_info(path, kind, PARAMS)
 
 
-def test_user_side_info_takes_strings_or_paths(tmp_path):
-    assert user_side_info("0110", "A3.1", PARAMS).values[:, 0].tolist() == [0, 1, 1, 0]
+def test_resolver_takes_strings_or_paths(tmp_path):
+    assert resolve_side_info("0110", "A3.1", PARAMS).values[:, 0].tolist() == [0, 1, 1, 0]
     path = write(tmp_path, "a.txt", "1\n1\n")
-    assert user_side_info(str(path), "A3.1", PARAMS).n_steps == 2
+    assert resolve_side_info(str(path), "A3.1", PARAMS).n_steps == 2
     with pytest.raises(SideInfoError, match="no such side-information file"):
-        user_side_info("vocals.txt", "A3.1", PARAMS)
+        resolve_side_info("vocals.txt", "A3.1", PARAMS)
 
 
 def test_overlong_side_info_argument_is_a_clear_error():
     params = SideInfoConfig()
     with pytest.raises(SideInfoError, match="no such side-information file"):
-        user_side_info("x" * 300 + ".txt", "A3.1", params)
-    activity = user_side_info("01" * 200, "A3.1", params)
+        resolve_side_info("x" * 300 + ".txt", "A3.1", params)
+    activity = resolve_side_info("01" * 200, "A3.1", params)
     assert activity.values.shape == (400, 1)
+
+
+# --- the resolver: one precedence for every form ---------------------------------------------
+
+
+def test_an_existing_file_comes_before_an_activity_string(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_side_info("0110", "A3.1", PARAMS).n_steps == 4, "no file yet: activity"
+    (tmp_path / "0110").write_text("1\n1\n1\n")
+    with pytest.raises(SideInfoError, match="both an activity string and the name of an existing"):
+        resolve_side_info("0110", "A3.1", PARAMS)
+    array = resolve_side_info(np.array([0, 1, 1, 0]), "A3.1", PARAMS)
+    assert array.values[:, 0].tolist() == [0, 1, 1, 0], "an array is never a file"
+    (tmp_path / "0110.txt").write_text("1\n1\n1\n")
+    assert resolve_side_info("0110.txt", "A3.1", PARAMS).n_steps == 3
+
+
+def test_a_path_object_is_always_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SideInfoError, match="0110: no such side-information file"):
+        resolve_side_info(Path("0110"), "A3.1", PARAMS)
+    with pytest.raises(SideInfoError, match="empty"):
+        resolve_side_info("", "A3.1", PARAMS)
+
+
+def test_the_resolver_reads_every_form_like_its_reader(tmp_path):
+    labels = write(tmp_path, "labels.txt", "0.5\t1.5\tverse\n2.0\t2.8\tchorus\n")
+    # A3.1 at 10 frames/s over 40 frames: labels at 10 / mean(rate_range) = 2.5 steps/s, 4 s.
+    assert label_timing("A3.1", PARAMS, 40, 10.0) == (2.5, 4.0)
+    assert label_timing("A1", PARAMS, 40, 10.0) == (10.0, 4.0)
+    side = resolve_side_info(labels, "A3.1", PARAMS, n_frames=40, frame_rate=10.0)
+    np.testing.assert_array_equal(side.values, read_labels(labels, 4.0, 2.5))
+    explicit = resolve_side_info(labels, "A3.1", PARAMS, step_rate=1.0, duration=3.0)
+    np.testing.assert_array_equal(explicit.values, read_labels(labels, 3.0, 1.0))
+    np.save(tmp_path / "m.npy", np.full((3, 6), 0.25))
+    bands = resolve_side_info(tmp_path / "m.npy", get_kind("M2"), PARAMS)
+    assert bands.kind == "M2" and bands.values.shape == (3, 6) and bands.alignment is None
+
+
+def test_a_side_info_object_keeps_its_alignment_and_is_checked():
+    side = make("A3.1", random_target(200), 0, 200)
+    kept = resolve_side_info(side, "A3.1", PARAMS, n_frames=200)
+    np.testing.assert_array_equal(kept.alignment, side.alignment)
+    assert kept.rate == side.rate and kept.values.dtype == np.float32
+    last = int(side.alignment.max())
+    with pytest.raises(SideInfoError, match=f"refers to frame {last}, but the mixture has {last} "):
+        resolve_side_info(side, "A3.1", PARAMS, n_frames=last)
+    backwards = dataclasses.replace(side, alignment=side.alignment[::-1].copy())
+    with pytest.raises(SideInfoError, match="not monotonic"):
+        resolve_side_info(backwards, "A3.1", PARAMS)
+    with pytest.raises(SideInfoError, match="kind A3.1, but the model takes kind M2"):
+        resolve_side_info(side, "M2", PARAMS)
+
+
+@pytest.mark.parametrize(
+    ("value", "source", "message"),
+    [
+        ("0101", None, "activity string '0101': side-information kind 'none' takes no user input"),
+        (np.ones(4), "my array", "my array: side-information kind 'none' takes no user input"),
+    ],
+)
+def test_kinds_without_user_input_refuse_every_form(value, source, message):
+    with pytest.raises(SideInfoError, match=message):
+        resolve_side_info(value, "none", PARAMS, source=source)
+
+
+def test_frame_aligned_kinds_need_one_step_per_frame():
+    assert resolve_side_info("0110", "A1", PARAMS, n_frames=4).n_steps == 4
+    with pytest.raises(SideInfoError, match=r"needs one step per frame, 5 steps .*got 4"):
+        resolve_side_info("0110", "A1", PARAMS, n_frames=5, frame_rate=62.5)
+    assert resolve_side_info("0110", "A2", PARAMS, n_frames=5).n_steps == 4
