@@ -43,6 +43,7 @@ import functools
 import math
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
 from wiass.config import SideInfoConfig
-from wiass.errors import ConfigError, SideInfoError
+from wiass.errors import ConfigError, SideInfoError, WiassWarning
 
 MAX_STEPS = 100_000
 """Longest side information accepted from a user (steps)."""
@@ -631,6 +632,8 @@ def labels_to_activity(
     regions = np.asarray(regions, dtype=np.float64).reshape(-1, 2)
     if not (math.isfinite(step_rate) and step_rate > 0):
         raise SideInfoError(f"{source}: step rate must be a positive number, got {step_rate}")
+    if duration is not None:
+        _warn_labels_past_end(regions, duration, step_rate, source)
     if duration is None:
         duration = float(regions[:, 1].max()) if len(regions) else 0.0
     if not (math.isfinite(duration) and duration > 0):
@@ -648,6 +651,21 @@ def labels_to_activity(
     np.add.at(change, starts, 1)
     np.add.at(change, stops, -1)
     return (np.cumsum(change[:-1]) > 0).astype(np.float32)[:, None]
+
+
+def _warn_labels_past_end(
+    regions: np.ndarray, duration: float, step_rate: float, source: str | os.PathLike[str]
+) -> None:
+    """Warn when labels end more than a step after the audio's ``duration`` (seconds)."""
+    end = float(regions[:, 1].max()) if len(regions) else 0.0
+    if end > duration + 1.0 / step_rate:
+        warnings.warn(
+            f"{source}: the labels end at {end:g} s, after the end of the audio "
+            f"({duration:g} s); assumed the audio's length: activity after {duration:g} s "
+            "is dropped",
+            WiassWarning,
+            stacklevel=4,
+        )
 
 
 def check_values(values: np.ndarray, kind: str, params: SideInfoConfig, source: str) -> np.ndarray:
