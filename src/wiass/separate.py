@@ -51,8 +51,10 @@ axes) and ``alignment.png``.
 Outputs of ``wiass separate`` per mixture: ``vocals.wav`` and ``accompaniment.wav`` (32-bit float
 WAV at the input's rate and channels, so that vocals + accompaniment == mixture and nothing
 clips) and, for informed models, the alignment files. Everything that can fail (the checkpoint,
-every mixture, the side information for every mixture, the output folders and existing outputs)
-is checked before anything is written; every file is written atomically.
+every mixture, the side information for every mixture, the output folders and existing outputs,
+the output names and the free space) is checked before anything is written; every file is
+written atomically, and the output folder is locked while a run writes into it
+(:func:`locked_outputs`), so that a second run into it is refused.
 
 ``wiass.separate`` names both this module and its main function: the module is callable and
 forwards to :func:`separate`, so ``wiass.separate(audio, rate, model)`` works either way.
