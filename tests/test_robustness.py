@@ -5,7 +5,6 @@ was assumed. Signals and file-size limits are sent to real ``wiass`` processes."
 from __future__ import annotations
 
 import os
-import resource
 import signal
 import subprocess
 import sys
@@ -316,16 +315,18 @@ def test_sigterm_during_evaluate_exits_143_and_writes_nothing(tmp_path):
 def test_a_failed_write_is_one_line_naming_the_file_and_leaves_nothing(checkpoints, tmp_path):
     mixture = write_noise(tmp_path / "song.wav", 20.0)
     out = tmp_path / "out"
-
-    def limit_file_size() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
-
+    limited = (
+        "import resource, runpy, sys\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "sys.argv = ['wiass', *sys.argv[1:]]\n"
+        "runpy.run_module('wiass', run_name='__main__')\n"
+    )
+    arguments = ["separate", mixture, "--model", checkpoints["none"], "--out", out]
     completed = subprocess.run(
-        wiass_command("separate", mixture, "--model", checkpoints["none"], "--out", out),
+        [sys.executable, "-c", limited, *map(str, arguments)],
         capture_output=True,
         text=True,
         check=False,
-        preexec_fn=limit_file_size,
     )
     assert completed.returncode == 2, completed.stderr
     lines = completed.stderr.strip().splitlines()
