@@ -351,8 +351,7 @@ def report_command(run_dir: str, out: str | None) -> None:
     "--threads",
     type=click.IntRange(min=0),
     default=0,
-    help="CPU threads (0: the cores available; more is capped to them); chunks are "
-    "separated in parallel batches.",
+    help="CPU threads (0: the cores available); chunks are separated in parallel batches.",
 )
 def separate_command(
     mixtures: tuple[str, ...],
@@ -367,8 +366,6 @@ def separate_command(
     threads: int,
 ) -> None:
     """Separate vocals and accompaniment from mixture files of any rate and channel count.
-
-    Example: wiass separate song.wav --model A3.1 --activity 0011100110 --out song-separated
 
     Writes vocals.wav and accompaniment.wav (float WAV at the mixture's rate and channels,
     summing to the mixture) and, for informed models, alignment.png / .npy / .json (the
