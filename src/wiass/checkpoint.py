@@ -212,11 +212,16 @@ def side_info_rates(config: Config) -> str:
     return text
 
 
-def shipped_model_lines() -> list[str]:
-    """What ``wiass models`` prints: per shipped model its kind, the side-information rates it
-    was trained on (from its stored config), its training data and command, and its size."""
+def shipped_model_lines(names: list[str] | None = None) -> list[str]:
+    """What ``wiass models`` prints: per shipped model (all, or those ``names``) its kind, the
+    side-information rates it was trained on (from its stored config), its training data and
+    command, and its size. CheckpointError listing the names for an unknown name."""
+    models = shipped_models()
+    paths = [shipped_model_path(name) for name in names] if names else None
     lines = []
-    for shipped in shipped_models().values():
+    for shipped in models.values():
+        if paths is not None and shipped.path not in paths:
+            continue
         separator = load_separator(shipped.path)
         config = separator.config
         parameters = sum(p.numel() for p in separator.model.parameters())

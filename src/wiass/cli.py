@@ -127,6 +127,11 @@ def main() -> None:
     """Weakly informed audio source separation."""
 
 
+def _examples(*lines: str) -> str:
+    """The epilog of a command's --help: example command lines, printed as written."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _sleeping_openmp_threads() -> None:
     """Make idle OpenMP threads sleep instead of spinning (unless the user chose a policy).
 
@@ -397,16 +402,24 @@ def separate_command(
                 click.echo(line)
 
 
-@main.command("models")
-def models_command() -> None:
-    """List the models shipped with wiass, usable by name: wiass separate --model A3.1 ...
+@main.command(
+    "models",
+    epilog=_examples(
+        "wiass models",
+        "wiass models A3.1",
+        "wiass separate song.wav --model A3.1 --activity 0011100110 --out sep",
+    ),
+)
+@click.argument("names", nargs=-1)
+def models_command(names: tuple[str, ...]) -> None:
+    """List the models shipped with wiass (or those NAMES), usable by name in --model.
 
     For each: its side-information kind, the rates it was trained on (frames per step, from
     its stored config), its training data and command, and its size.
     """
     from wiass.checkpoint import shipped_model_lines
 
-    for line in shipped_model_lines():
+    for line in shipped_model_lines(list(names) or None):
         click.echo(line)
 
 
