@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from wiass.audio import audio_info, check_audio, read_audio, read_excerpt, resample, write_audio
-from wiass.errors import AudioError, OutputError
+from wiass.audio import (
+    audio_info,
+    check_audio,
+    read_audio,
+    read_excerpt,
+    resample,
+    wav_header_frames,
+    write_audio,
+)
+from wiass.errors import AudioError, OutputError, WiassWarning
 
 
 def _tone(seconds: float, rate: int, channels: int = 2, freq: float = 440.0) -> np.ndarray:
@@ -189,3 +197,34 @@ def test_check_audio():
         assert word in _one_line(exc, "my input")
     with pytest.raises(AudioError):
         check_audio(np.zeros((2, 4)), "quiet", allow_silent=False)
+
+
+def test_a_truncated_wav_is_read_as_far_as_it_goes_with_a_warning(tmp_path, recwarn):
+    audio = _tone(1.0, 8000)
+    full = tmp_path / "full.wav"
+    sf.write(full, audio.T, 8000, subtype="PCM_16")
+    assert wav_header_frames(full) == 8000
+    audio_info(full)
+    read_audio(full)
+    assert not recwarn.list
+    cut = tmp_path / "cut.wav"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) - 4 * 3000])  # 3000 stereo 16-bit frames missing
+    with pytest.warns(WiassWarning, match="cut.wav: the WAV header promises 8000 samples"):
+        assert audio_info(cut) == (8000, 2, 5000)
+    with pytest.warns(WiassWarning, match="the file holds 5000 .truncated.*using the 5000"):
+        back, _ = read_audio(cut)
+    np.testing.assert_allclose(back, audio[:, :5000], atol=1e-4)
+
+
+def test_wav_header_frames_of_other_files(tmp_path):
+    flac = tmp_path / "x.flac"
+    sf.write(flac, _tone(0.1, 8000).T, 8000)
+    assert wav_header_frames(flac) is None
+    streamed = tmp_path / "streamed.wav"
+    sf.write(streamed, _tone(0.1, 8000).T, 8000, subtype="PCM_16")
+    data = bytearray(streamed.read_bytes())
+    at = data.index(b"data")
+    data[at + 4 : at + 8] = (0xFFFFFFFF).to_bytes(4, "little")  # "unknown", as streams write
+    streamed.write_bytes(bytes(data))
+    assert wav_header_frames(streamed) is None

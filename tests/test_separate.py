@@ -21,7 +21,7 @@ from wiass.audio import resample
 from wiass.checkpoint import Separator, load_separator, save_separator
 from wiass.cli import main
 from wiass.config import Config
-from wiass.errors import AudioError, ConfigError, SideInfoError
+from wiass.errors import AudioError, ConfigError, SideInfoError, WiassWarning
 from wiass.separate import (
     AttentionMap,
     batch_sizes,
@@ -256,12 +256,19 @@ def test_batches_are_even():
     assert batch_sizes(0, 4) == []
 
 
-def test_thread_plan():
+def test_thread_plan(monkeypatch):
+    monkeypatch.setattr("wiass.separate.available_cores", lambda: 16)
     assert plan_threads(2, "cpu") == (2, 1)
     assert plan_threads(1, None) == (1, 1)
     assert plan_threads(16, "cpu") == (2, 8)
-    workers, threads = plan_threads(0, "cpu")
-    assert 1 <= workers <= 2 and threads >= 1
+    assert plan_threads(0, "cpu") == (2, 8)
+
+
+def test_threads_above_the_cores_are_capped_with_a_warning(monkeypatch):
+    monkeypatch.setattr("wiass.separate.available_cores", lambda: 3)
+    with pytest.warns(WiassWarning, match="--threads 64 is more than the 3 core"):
+        assert plan_threads(64, "cpu") == (2, 1)
+    assert plan_threads(3, "cpu") == (2, 1)
 
 
 # ---------------------------------------------------------------------------------------------

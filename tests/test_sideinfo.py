@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from wiass.config import SideInfoConfig
-from wiass.errors import ConfigError, SideInfoError
+from wiass.errors import ConfigError, SideInfoError, WiassWarning
 from wiass.sideinfo import (
     KINDS,
     MAX_STEPS,
@@ -368,6 +368,16 @@ def test_labels_to_activity_steps():
     expected[2:4] = 1  # 0.5-1.0 s
     expected[8] = 1  # point label at 2.2 s
     np.testing.assert_array_equal(values[:, 0], expected)
+
+
+def test_labels_past_the_end_of_the_audio_warn_and_are_cut(recwarn):
+    regions = np.array([[0.5, 5.0]])
+    with pytest.warns(WiassWarning, match=r"labels end at 5 s, after the end of the audio \(3 s\)"):
+        values = labels_to_activity(regions, duration=3.0, step_rate=4.0, source="sung.txt")
+    assert values.shape == (12, 1) and values[2:, 0].all()
+    labels_to_activity(np.array([[0.5, 3.2]]), duration=3.0, step_rate=4.0)
+    labels_to_activity(regions, duration=None, step_rate=4.0)
+    assert not recwarn.list
 
 
 def test_read_audacity_labels(tmp_path):

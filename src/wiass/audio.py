@@ -5,20 +5,23 @@ Reading goes through soundfile (WAV, FLAC, OGG/Vorbis and the other libsndfile f
 resampling through soxr, and writing is atomic (a temporary name in the same folder, then a
 rename). Every bad file becomes an :class:`~wiass.errors.AudioError` whose message is one line
 naming the file and the problem: missing, a folder, unreadable or corrupt, empty, non-finite,
-silent (where silence is refused).
+silent (where silence is refused). A WAV whose header promises more samples than the file holds
+(a truncated download or an interrupted recording) is read as far as it goes, with a
+:class:`~wiass.errors.WiassWarning` naming the file.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
 
-from wiass.errors import AudioError, OutputError
-from wiass.files import atomic_path
+from wiass.errors import AudioError, OutputError, WiassWarning
+from wiass.files import atomic_path, write_error
 
 PathLike = str | os.PathLike[str]
 
@@ -26,7 +29,11 @@ PathLike = str | os.PathLike[str]
 def _existing_file(path: PathLike) -> Path:
     """Return ``path`` as a Path after making sure it names an existing regular file."""
     file = Path(path)
-    if not file.exists():
+    try:
+        found = file.exists()
+    except OSError as exc:
+        raise AudioError(f"{file}: cannot be looked up ({exc.strerror or exc})") from exc
+    if not found:
         raise AudioError(f"{file}: no such file")
     if file.is_dir():
         raise AudioError(f"{file}: is a folder, not an audio file")
@@ -41,11 +48,57 @@ def _describe(exc: Exception) -> str:
     return " ".join(str(text).split()).rstrip(".")
 
 
-def audio_info(path: PathLike) -> tuple[int, int, int]:
+_MAX_WAV_CHUNKS = 64
+"""Chunks of a RIFF header looked through for the data chunk."""
+
+
+def wav_header_frames(path: PathLike) -> int | None:
+    """Samples per channel that a RIFF/WAVE file's data chunk declares; None for other files
+    and for the sizes 0 and 0xFFFFFFFF that streaming writers leave for "unknown"."""
+    block_align = 0
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        for _ in range(_MAX_WAV_CHUNKS):
+            header = handle.read(8)
+            if len(header) < 8:
+                return None
+            chunk, size = header[:4], int.from_bytes(header[4:], "little")
+            if chunk == b"data":
+                unknown = size in (0, 0xFFFFFFFF) or block_align <= 0
+                return None if unknown else size // block_align
+            skip = size + (size & 1)
+            if chunk == b"fmt ":
+                fmt = handle.read(min(skip, 64))
+                block_align = int.from_bytes(fmt[12:14], "little")
+                skip -= len(fmt)
+            handle.seek(skip, os.SEEK_CUR)
+    return None
+
+
+def warn_if_truncated(path: PathLike, frames: int) -> None:
+    """Warn (naming the file) when ``path``'s WAV header promises more than the ``frames``
+    samples per channel it holds; the caller goes on with what the file holds."""
+    try:
+        promised = wav_header_frames(path)
+    except OSError:
+        return
+    if promised is not None and promised > frames:
+        warnings.warn(
+            f"{path}: the WAV header promises {promised} samples per channel, the file holds "
+            f"{frames} (truncated?); using the {frames} samples it holds",
+            WiassWarning,
+            stacklevel=3,
+        )
+
+
+def audio_info(path: PathLike, *, check_length: bool = True) -> tuple[int, int, int]:
     """Read only the header of ``path``: ``(sample_rate, channels, frames)``.
 
-    ``frames`` is the number of samples per channel. Raises AudioError for a missing,
-    unreadable or corrupt file and for a file without samples.
+    ``frames`` is the number of samples per channel the file holds. Raises AudioError for a
+    missing, unreadable or corrupt file and for a file without samples; warns when the header
+    promises more samples than that (unless ``check_length`` is False).
     """
     file = _existing_file(path)
     try:
@@ -56,6 +109,8 @@ def audio_info(path: PathLike) -> tuple[int, int, int]:
         raise AudioError(f"{file}: contains no samples")
     if info.samplerate <= 0 or info.channels <= 0:
         raise AudioError(f"{file}: invalid header (sample rate or channel count is zero)")
+    if check_length:
+        warn_if_truncated(file, int(info.frames))
     return int(info.samplerate), int(info.channels), int(info.frames)
 
 
@@ -103,6 +158,7 @@ def read_audio(
         data, rate = sf.read(str(file), dtype="float32", always_2d=True)
     except (sf.SoundFileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioError(f"{file}: not a readable audio file ({_describe(exc)})") from exc
+    warn_if_truncated(file, data.shape[0])
     audio = check_audio(data.T, str(file), allow_silent=allow_silent)
     if sample_rate is not None and sample_rate != rate:
         audio = resample(audio, rate, sample_rate)
@@ -120,7 +176,7 @@ def read_excerpt(path: PathLike, start: int, frames: int) -> np.ndarray:
     if start < 0 or frames < 0:
         raise ValueError(f"start and frames must be >= 0, got start={start}, frames={frames}")
     file = _existing_file(path)
-    _, channels, total = audio_info(file)
+    _, channels, total = audio_info(file, check_length=False)
     out = np.zeros((channels, frames), dtype=np.float32)
     stop = min(start + frames, total)
     if stop <= start:
@@ -184,6 +240,6 @@ def write_audio(
     with atomic_path(target) as tmp:
         try:
             sf.write(str(tmp), array.T, sample_rate, subtype=subtype, format=file_format)
-        except (sf.SoundFileError, RuntimeError) as exc:
-            raise OutputError(f"{target}: cannot write audio ({_describe(exc)})") from exc
+        except (sf.SoundFileError, RuntimeError, OSError) as exc:
+            raise write_error(target, exc, probe=tmp) from exc
     return target

@@ -15,7 +15,6 @@ import datetime
 import math
 import textwrap
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from tqdm import tqdm
 
 from wiass import __version__
 from wiass.audio import write_audio
-from wiass.checkpoint import Separator, load_separator
+from wiass.checkpoint import Separator, load_separator, shipped_model_path
 from wiass.data.synthetic import generate_song
 from wiass.errors import ConfigError, OutputError
 from wiass.experiment import track_side_info
@@ -54,7 +53,7 @@ TEST_SEED = 90_000
 
 def shipped_model(system: str) -> Path:
     """Path of the small model shipped for ``system`` (``BL1``, ``A3.1``, ``M2``)."""
-    return Path(str(resources.files("wiass") / "pretrained" / f"{system}.pt"))
+    return shipped_model_path(system)
 
 
 def run_demo(

@@ -36,3 +36,8 @@ class MetricsError(WiassError):
 
 class OutputError(WiassError):
     """An output cannot be written (not writable, or it exists and overwriting was not asked)."""
+
+
+class WiassWarning(UserWarning):
+    """Something in a user's input that wiass works around, with what it assumed; the CLI
+    prints it as one line ``wiass: warning: ...``."""

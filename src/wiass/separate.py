@@ -51,8 +51,10 @@ axes) and ``alignment.png``.
 Outputs of ``wiass separate`` per mixture: ``vocals.wav`` and ``accompaniment.wav`` (32-bit float
 WAV at the input's rate and channels, so that vocals + accompaniment == mixture and nothing
 clips) and, for informed models, the alignment files. Everything that can fail (the checkpoint,
-every mixture, the side information for every mixture, the output folders and existing outputs)
-is checked before anything is written; every file is written atomically.
+every mixture, the side information for every mixture, the output folders and existing outputs,
+the output names and the free space) is checked before anything is written; every file is
+written atomically, and the output folder is locked while a run writes into it
+(:func:`locked_outputs`), so that a second run into it is refused.
 
 ``wiass.separate`` names both this module and its main function: the module is callable and
 forwards to :func:`separate`, so ``wiass.separate(audio, rate, model)`` works either way.
@@ -60,6 +62,7 @@ forwards to :func:`separate`, so ``wiass.separate(audio, rate, model)`` works ei
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -82,8 +85,22 @@ import torch
 from wiass.audio import audio_info, check_audio
 from wiass.checkpoint import Separator, load_separator
 from wiass.config import SideInfoConfig
-from wiass.errors import AudioError, ConfigError, OutputError, SideInfoError
-from wiass.files import atomic_path, write_json
+from wiass.errors import (
+    AudioError,
+    CheckpointError,
+    ConfigError,
+    OutputError,
+    SideInfoError,
+    WiassWarning,
+)
+from wiass.files import (
+    atomic_path,
+    check_free_space,
+    check_output_names,
+    folder_lock,
+    write_error,
+    write_json,
+)
 from wiass.sideinfo import (
     SideInfo,
     SideInfoKind,
@@ -337,7 +354,26 @@ def resolve_side_info(
             f"{n_frames} steps for this mixture ({audio.hop}-sample hops at {audio.sample_rate} "
             f"Hz), got {side.n_steps}"
         )
+    _warn_dense_steps(side, n_frames, kind, separator.config.side_info, source)
     return side
+
+
+def _warn_dense_steps(
+    side: SideInfo, n_frames: int, kind: SideInfoKind, params: SideInfoConfig, source: str
+) -> None:
+    """Warn when side information taken to cover the file uniformly has more steps than the
+    file has frames (a model is trained on one step per frame or fewer)."""
+    if kind.timing == "aligned" or side.alignment is not None or side.rate:
+        return
+    if side.n_steps > n_frames:
+        low, high = params.rate_range
+        warnings.warn(
+            f"{source}: {side.n_steps} steps for {n_frames} frames "
+            f"({side.n_steps / n_frames:.1f} steps per frame; the model was trained on one step "
+            f"per {low}-{high} frames); assumed the steps cover the whole file uniformly",
+            WiassWarning,
+            stacklevel=3,
+        )
 
 
 def _takes_none(kind: SideInfoKind) -> str:
@@ -552,6 +588,7 @@ class ChunkSeparator:
         ]
         side, side_mask = self._collate([values for values, _ in sides])
         estimate, alpha = self.model.infer(mono, side, side_mask)
+        self._check_finite(estimate, alpha, chunks[0][1])
         mask = torch.where(mono > 0, estimate / mono.clamp_min(1e-20), 0.0).clamp(0.0, 1.0)
         vocals_spec = _wiener(spec, mask) if self.wiener else spec.mul_(mask[:, None])
         vocals = istft(vocals_spec, self.stft, length).cpu().numpy()
@@ -567,6 +604,17 @@ class ChunkSeparator:
                 result.attention = (firsts[row], frame_weights, attention, steps)
             results.append(result)
         return results
+
+    def _check_finite(self, estimate: torch.Tensor, alpha: torch.Tensor | None, start: int) -> None:
+        """CheckpointError when the model's output for a batch holds NaN or infinity."""
+        finite = bool(torch.isfinite(estimate).all())
+        if finite and (alpha is None or bool(torch.isfinite(alpha).all())):
+            return
+        raise CheckpointError(
+            f"{self.separator.source}: the model gave non-finite output (NaN or infinity) for "
+            f"the chunks from {start / self.sample_rate:.1f} s on; it cannot separate this "
+            "mixture"
+        )
 
     def record(self, result: ChunkResult) -> None:
         """Add a chunk's attention to :attr:`attention` (call in chunk order, one thread)."""
@@ -842,11 +890,23 @@ def plan_threads(threads: int | None, device: str | torch.device | None) -> tupl
     worker and torch's own thread count."""
     if device is not None and torch.device(device).type == "cuda":
         return 1, torch.get_num_threads()
-    if not threads:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
-        threads = threads or os.cpu_count() or 1
+    cores = available_cores()
+    if threads and threads > cores:
+        warnings.warn(
+            f"--threads {threads} is more than the {cores} core(s) this process may use; "
+            f"using {cores}",
+            WiassWarning,
+            stacklevel=2,
+        )
+    threads = min(threads, cores) if threads else cores
     workers = min(threads, MAX_WORKERS)
     return workers, max(1, threads // workers)
+
+
+def available_cores() -> int:
+    """The CPU cores this process may use (its affinity where the OS tells, else all)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 0
+    return cores or os.cpu_count() or 1
 
 
 def _separator(model: Separator | str | os.PathLike[str], device: torch.device | None) -> Separator:
@@ -1016,20 +1076,37 @@ def scan_mixture(path: str | os.PathLike[str]) -> tuple[int, int, int]:
 
 
 def check_output_folder(folder: Path, force: bool) -> None:
-    """OutputError when ``folder`` cannot hold the outputs, or holds some and not ``force``."""
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"{folder}: exists and is not a folder")
+    """OutputError when ``folder`` cannot hold the outputs (a file, under a file, not
+    writable, a name too long), or holds some and not ``force``."""
+    check_output_names(folder, AUDIO_OUTPUTS + ALIGNMENT_OUTPUTS)
     for name in AUDIO_OUTPUTS + ALIGNMENT_OUTPUTS:
         existing = folder / name
         if existing.is_dir():
             raise OutputError(f"{existing}: exists and is a folder")
         if existing.exists() and not force:
             raise OutputError(f"{existing}: already exists (use --force to overwrite)")
-    ancestor = folder
-    while not ancestor.exists() and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputError(f"{folder}: cannot write here ({ancestor} is not a writable folder)")
+
+
+def output_bytes(job: SeparationJob, separator: Separator) -> int:
+    """About how many bytes the outputs of ``job`` take (float WAVs, alignment files)."""
+    size = 2 * (4 * job.channels * job.n_samples + 4096)
+    if job.side_info is not None:
+        frames = model_frames(job.n_samples, job.sample_rate, separator)
+        size += 2 * min(frames * job.side_info.n_steps, MAX_ALIGNMENT_VALUES) + 2_000_000
+    return size
+
+
+@contextlib.contextmanager
+def locked_outputs(
+    out: str | os.PathLike[str], jobs: list[SeparationJob], force: bool
+) -> Iterator[None]:
+    """Hold the lock on the output folder ``out`` while the jobs write into it: OutputError
+    when another run holds it. The job folders are checked again under the lock (a run that
+    held it may have written outputs meanwhile)."""
+    with folder_lock(out):
+        for job in jobs:
+            check_output_folder(job.out, force)
+        yield
 
 
 def prepare_jobs(
@@ -1073,6 +1150,7 @@ def prepare_jobs(
         jobs.append(SeparationJob(path, folder, sample_rate, channels, n_samples, side))
     for job in jobs:
         check_output_folder(job.out, force)
+    check_free_space(out, sum(output_bytes(job, separator) for job in jobs))
     return separator, jobs
 
 
@@ -1118,8 +1196,8 @@ def run_job(
             str(job.mixture),
             workers,
         ):
-            vocals_file.write(vocals.T)
-            accompaniment_file.write(accompaniment.T)
+            _write_block(vocals_file, vocals_path, vocals_tmp, vocals)
+            _write_block(accompaniment_file, accompaniment_path, accompaniment_tmp, accompaniment)
     result = JobResult(job, [vocals_path, accompaniment_path], len(runner.chunks), 0.0)
     if runner.attention is not None and job.side_info is not None:
         attention = runner.attention.result()
@@ -1162,6 +1240,15 @@ def summary_lines(result: JobResult, separator: Separator) -> list[str]:
     return lines
 
 
+def _write_block(file: sf.SoundFile, target: Path, tmp: Path, block: np.ndarray) -> None:
+    """Append ``block (C, n)`` to ``file`` (the temporary file ``tmp`` of ``target``);
+    OutputError naming ``target`` and the reason (e.g. a full disk) when that fails."""
+    try:
+        file.write(block.T)
+    except (sf.SoundFileError, RuntimeError, OSError) as exc:
+        raise write_error(target, exc, probe=tmp) from exc
+
+
 def _wav_writer(path: Path, job: SeparationJob) -> sf.SoundFile:
     try:
         return sf.SoundFile(
@@ -1198,8 +1285,11 @@ def write_alignment(
     npy, json_path, png = (
         job.out / name for name in ("alignment.npy", "alignment.json", "alignment.png")
     )
-    with atomic_path(npy) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, attention.astype(np.float16))
+    with atomic_path(npy) as tmp:
+        try:
+            np.save(tmp, attention.astype(np.float16))
+        except OSError as exc:
+            raise write_error(npy, exc) from exc
     axes = {
         "frame_seconds": frame_seconds,
         "frame_pool": pool,
@@ -1302,7 +1392,10 @@ def plot_alignment(
             fontsize=8,
         )
     with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=110)
+        try:
+            figure.savefig(tmp, dpi=110)
+        except OSError as exc:
+            raise write_error(Path(path), exc) from exc
 
 
 class _CallableModule(types.ModuleType):
@@ -1326,11 +1419,14 @@ __all__ = [
     "StepMap",
     "check_device",
     "check_output_folder",
+    "available_cores",
     "chunk_sizes",
     "batch_sizes",
     "chunk_weights",
     "label_timing",
+    "locked_outputs",
     "model_frames",
+    "output_bytes",
     "plan_chunks",
     "plan_threads",
     "plot_alignment",

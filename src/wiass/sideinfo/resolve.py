@@ -34,12 +34,13 @@ from __future__ import annotations
 import math
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from wiass.config import SideInfoConfig
-from wiass.errors import SideInfoError
+from wiass.errors import SideInfoError, WiassWarning
 from wiass.sideinfo.kinds import (
     MAX_STEPS,
     MAX_TEXT_BYTES,
@@ -267,6 +268,8 @@ def labels_to_activity(
     regions = np.asarray(regions, dtype=np.float64).reshape(-1, 2)
     if not (math.isfinite(step_rate) and step_rate > 0):
         raise SideInfoError(f"{source}: step rate must be a positive number, got {step_rate}")
+    if duration is not None:
+        _warn_labels_past_end(regions, duration, step_rate, source)
     if duration is None:
         duration = float(regions[:, 1].max()) if len(regions) else 0.0
     if not (math.isfinite(duration) and duration > 0):
@@ -284,6 +287,21 @@ def labels_to_activity(
     np.add.at(change, starts, 1)
     np.add.at(change, stops, -1)
     return (np.cumsum(change[:-1]) > 0).astype(np.float32)[:, None]
+
+
+def _warn_labels_past_end(
+    regions: np.ndarray, duration: float, step_rate: float, source: str | os.PathLike[str]
+) -> None:
+    """Warn when labels end more than a step after the audio's ``duration`` (seconds)."""
+    end = float(regions[:, 1].max()) if len(regions) else 0.0
+    if end > duration + 1.0 / step_rate:
+        warnings.warn(
+            f"{source}: the labels end at {end:g} s, after the end of the audio "
+            f"({duration:g} s); assumed the audio's length: activity after {duration:g} s "
+            "is dropped",
+            WiassWarning,
+            stacklevel=4,
+        )
 
 
 def check_values(
