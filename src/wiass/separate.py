@@ -65,7 +65,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import re
 import sys
 import time
 import types
@@ -104,13 +103,14 @@ from wiass.files import (
 from wiass.sideinfo import (
     SideInfo,
     SideInfoKind,
-    check_values,
     get_kind,
     parse_activity,
     random_side_info,
     read_labels,
-    read_side_info,
 )
+from wiass.sideinfo import label_timing as _label_timing
+from wiass.sideinfo import resolve_side_info as _resolve
+from wiass.sideinfo.timeline import StepMap, step_map
 from wiass.transforms import istft, stft
 
 DEFAULT_OVERLAP_SECONDS = 1.0
@@ -136,7 +136,6 @@ AUDIO_OUTPUTS = ("vocals.wav", "accompaniment.wav")
 ALIGNMENT_OUTPUTS = ("alignment.png", "alignment.npy", "alignment.json")
 OUTPUT_SUBTYPE = "FLOAT"
 
-_PAD_TIMINGS = ("offset", "warped")
 _MAX_PLOT_SIZE = 2000
 
 
@@ -223,90 +222,12 @@ def chunk_weights(chunks: list[tuple[int, int]], index: int, overlap: int) -> np
 # Side information over the whole file
 
 
-@dataclass(frozen=True)
-class StepMap:
-    """Where the M steps of whole-file side information sit on the mixture's frame axis.
-
-    ``values (M, D)``; ``centres (M,)``: the global frame each step describes (non-decreasing,
-    fractional for uniform coverage, outside ``[0, N)`` for padding steps); ``rate``: frames per
-    step; ``margin``: extra steps given on each side of a chunk's own steps.
-    """
-
-    values: np.ndarray
-    centres: np.ndarray
-    rate: float
-    margin: int
-
-    @property
-    def n_steps(self) -> int:
-        return int(self.values.shape[0])
-
-    def window(self, first_frame: int, n_frames: int) -> tuple[np.ndarray, np.ndarray]:
-        """Side information for frames ``[first_frame, first_frame + n_frames)``.
-
-        Returns ``values (m, D)`` float32 and ``steps (m,)`` int64, the global step of every row
-        (-1 for the zero steps added beyond the side information's ends). A step covers frames
-        ``[centre - rate / 2 + 1 / 2, centre + rate / 2 + 1 / 2)``; the window holds every step
-        whose cover meets the frames, plus ``margin`` steps on each side.
-        """
-        half = self.rate / 2.0 - 0.5
-        low = int(np.searchsorted(self.centres, first_frame - 1 - half, side="right"))
-        high = int(np.searchsorted(self.centres, first_frame + n_frames + half, side="left"))
-        steps = np.arange(low - self.margin, high + self.margin, dtype=np.int64)
-        inside = (steps >= 0) & (steps < self.n_steps)
-        values = np.zeros((steps.size, self.values.shape[1]), dtype=np.float32)
-        values[inside] = self.values[steps[inside]]
-        return values, np.where(inside, steps, -1)
-
-
-def step_map(
-    side: SideInfo, n_frames: int, kind: SideInfoKind, pad_range: tuple[int, int]
-) -> StepMap:
-    """The :class:`StepMap` of validated whole-file side information for a mixture of
-    ``n_frames`` frames (see the module docstring for the assumptions)."""
-    n_steps = side.n_steps
-    margin = round(sum(pad_range) / 2) if kind.timing in _PAD_TIMINGS else 0
-    if kind.timing == "aligned":
-        centres = np.arange(n_steps, dtype=np.float64)
-        return StepMap(side.values, centres, 1.0, 0)
-    if side.alignment is not None and np.any(side.alignment >= 0):
-        rate = float(side.rate) if side.rate else _aligned_rate(side.alignment)
-        return StepMap(side.values, _aligned_centres(side.alignment, rate), rate, margin)
-    rate = float(side.rate) if side.rate else n_frames / n_steps
-    centres = (np.arange(n_steps, dtype=np.float64) + 0.5) * rate - 0.5
-    return StepMap(side.values, centres, rate, margin)
-
-
-def _aligned_rate(alignment: np.ndarray) -> float:
-    real = np.flatnonzero(alignment >= 0)
-    if real.size < 2:
-        return 1.0
-    return max(1.0, float(alignment[real[-1]] - alignment[real[0]]) / float(real[-1] - real[0]))
-
-
-def _aligned_centres(alignment: np.ndarray, rate: float) -> np.ndarray:
-    """Global frames of all steps: the alignment for real steps, the padding steps continued
-    at ``rate`` frames per step beyond the first and last real step."""
-    index = np.arange(alignment.size, dtype=np.float64)
-    real = np.flatnonzero(alignment >= 0)
-    frames = alignment[real].astype(np.float64)
-    centres = np.interp(index, real, frames)
-    centres[: real[0]] = frames[0] - (real[0] - index[: real[0]]) * rate
-    centres[real[-1] + 1 :] = frames[-1] + (index[real[-1] + 1 :] - real[-1]) * rate
-    return centres
-
-
 def label_timing(separator: Separator, n_frames: int) -> tuple[float, float]:
-    """``(step_rate, duration)`` for turning label files into activity for this model: one step
-    per frame for frame-aligned kinds, else the middle of the training rates; the duration
-    spans the N frames, so the steps cover the file."""
+    """``(step_rate, duration)`` for turning label files into activity for this model
+    (:func:`wiass.sideinfo.label_timing` at the model's frame rate)."""
     audio = separator.config.audio
-    frame_rate = audio.sample_rate / audio.hop
-    kind = get_kind(separator.side_info_kind)
-    frames_per_step = (
-        1.0 if kind.timing == "aligned" else sum(separator.config.side_info.rate_range) / 2
-    )
-    return frame_rate / frames_per_step, n_frames / frame_rate
+    kind, params = separator.side_info_kind, separator.config.side_info
+    return _label_timing(kind, params, n_frames, audio.sample_rate / audio.hop)
 
 
 def resolve_side_info(
@@ -314,7 +235,7 @@ def resolve_side_info(
     side_info: SideInfo | np.ndarray | str | os.PathLike[str] | None,
     n_frames: int,
     *,
-    source: str = "side information",
+    source: str | None = None,
 ) -> SideInfo | None:
     """Validate whole-file side information for ``separator`` and a mixture of ``n_frames``.
 
@@ -329,31 +250,22 @@ def resolve_side_info(
     kind = get_kind(separator.side_info_kind)
     if not kind.generated:
         if side_info is not None:
-            raise SideInfoError(f"{source}: {_takes_none(kind)}")
+            raise SideInfoError(f"{source or 'side information'}: {_takes_none(kind)}")
         return None
-    params = separator.config.side_info
     if side_info is None:
         raise SideInfoError(
             f"the model (side-information kind {kind.name}) needs side information: give "
             "--activity, --side-info or --labels (Python: side_info=...)"
         )
-    if isinstance(side_info, SideInfo):
-        side = _check_side_object(side_info, kind, params, n_frames, source)
-    elif isinstance(side_info, str) and re.fullmatch(r"[01\s]+", side_info):
-        values = parse_activity(side_info)
-        side = SideInfo(check_values(values, kind.name, params, source), None, kind.name)
-    elif isinstance(side_info, (str, os.PathLike)):
-        step_rate, duration = label_timing(separator, n_frames)
-        side = read_side_info(side_info, kind.name, params, step_rate=step_rate, duration=duration)
-    else:
-        side = SideInfo(check_values(side_info, kind.name, params, source), None, kind.name)
-    if kind.timing == "aligned" and side.n_steps != n_frames:
-        audio = separator.config.audio
-        raise SideInfoError(
-            f"{source}: kind {kind.name} is frame-aligned and needs one step per frame, "
-            f"{n_frames} steps for this mixture ({audio.hop}-sample hops at {audio.sample_rate} "
-            f"Hz), got {side.n_steps}"
-        )
+    audio = separator.config.audio
+    side = _resolve(
+        side_info,
+        kind,
+        separator.config.side_info,
+        n_frames=n_frames,
+        frame_rate=audio.sample_rate / audio.hop,
+        source=source,
+    )
     _warn_dense_steps(side, n_frames, kind, separator.config.side_info, source)
     return side
 
@@ -380,34 +292,6 @@ def _takes_none(kind: SideInfoKind) -> str:
     if kind.name == "random":
         return "the model is BL2 (kind random): it draws its own random side information"
     return "the model is BL1 (kind none): it takes no side information"
-
-
-def _check_side_object(
-    side: SideInfo, kind: SideInfoKind, params: SideInfoConfig, n_frames: int, source: str
-) -> SideInfo:
-    if get_kind(side.kind).name != kind.name:
-        raise SideInfoError(
-            f"{source}: side information of kind {side.kind}, but the model takes kind {kind.name}"
-        )
-    values = check_values(side.values, kind.name, params, source)
-    alignment = side.alignment
-    if alignment is not None:
-        alignment = np.asarray(alignment)
-        if alignment.shape != (values.shape[0],) or alignment.dtype.kind not in "iu":
-            raise SideInfoError(
-                f"{source}: alignment must be {values.shape[0]} integers, got "
-                f"{alignment.dtype} {alignment.shape}"
-            )
-        real = alignment[alignment >= 0]
-        if real.size and real.max() >= n_frames:
-            raise SideInfoError(
-                f"{source}: alignment refers to frame {int(real.max())}, but the mixture has "
-                f"{n_frames} frames at the model's rate (generate it over the whole file)"
-            )
-        if np.any(np.diff(real) < 0):
-            raise SideInfoError(f"{source}: alignment is not monotonic")
-        alignment = alignment.astype(np.int64)
-    return SideInfo(values, alignment, kind.name, side.rate)
 
 
 def side_info_from_options(
@@ -440,17 +324,15 @@ def side_info_from_options(
             f"{source}: {option} gives binary activity, but the model (kind {kind.name}) takes "
             f"{kind.dim(separator.config.side_info)} band values per step; use --side-info FILE"
         )
-    step_rate, duration = label_timing(separator, n_frames)
+    side_info: np.ndarray | Path
     if option == "--activity":
-        values = parse_activity(str(value), source=source)
+        side_info = parse_activity(str(value), source=source)
     elif option == "--labels":
-        values = read_labels(value, duration, step_rate)
+        step_rate, duration = label_timing(separator, n_frames)
+        side_info = read_labels(value, duration, step_rate)
     else:
-        params = separator.config.side_info
-        values = read_side_info(
-            value, kind.name, params, step_rate=step_rate, duration=duration
-        ).values
-    return resolve_side_info(separator, values, n_frames, source=source)
+        side_info = Path(value)  # --side-info names a file, never an activity string
+    return resolve_side_info(separator, side_info, n_frames, source=source)
 
 
 # ---------------------------------------------------------------------------------------------
