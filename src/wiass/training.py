@@ -92,17 +92,19 @@ class Bf16Support:
 def bf16_support(device: str = "cpu") -> Bf16Support:
     """Whether ``device`` (``cpu``, ``cuda`` or ``mps``) runs the model in bfloat16.
 
-    CPU: a tiny bidirectional LSTM takes one forward and backward step under
-    ``torch.autocast("cpu", dtype=torch.bfloat16)`` (once per process); oneDNN refuses the bf16
-    LSTM on CPUs without AVX512 (e.g. AVX2-only ones). :data:`BF16_PROBE_ENV` forces the answer.
+    CUDA: a GPU that computes in bf16 natively (compute capability 8 or more, or ROCm). CPU: a
+    tiny bidirectional LSTM takes one forward and backward step under ``torch.autocast("cpu",
+    dtype=torch.bfloat16)`` (once per process); oneDNN refuses the bf16 LSTM on CPUs without
+    AVX512 (e.g. AVX2-only ones). :data:`BF16_PROBE_ENV` forces the answer.
     """
     forced = os.environ.get(BF16_PROBE_ENV, "").strip().lower()
     if forced in ("pass", "fail"):
         return Bf16Support(forced == "pass", f"forced by {BF16_PROBE_ENV}={forced}")
     if device == "cuda":
-        if torch.cuda.is_bf16_supported():
-            return Bf16Support(True, f"the GPU {torch.cuda.get_device_name()} supports bf16")
-        return Bf16Support(False, f"the GPU {torch.cuda.get_device_name()} has no bf16")
+        name = torch.cuda.get_device_name()
+        if torch.cuda.is_bf16_supported(including_emulation=False):
+            return Bf16Support(True, f"the GPU {name} computes in bf16")
+        return Bf16Support(False, f"the GPU {name} computes bf16 only by emulation")
     if device == "mps":
         return Bf16Support(False, "wiass does not train in bf16 on Apple GPUs (MPS)")
     return _probe_cpu_bf16()
@@ -376,7 +378,6 @@ def synthetic_default(out: Path, config: Config) -> Path:
 
     folder = out / "data"
     if not (folder / "train").is_dir():
-        check_training_data(config, None)
         write_dataset(
             folder,
             n_train=40,
@@ -487,7 +488,7 @@ def train(config: Config, options: TrainOptions) -> Path:
     last = out / "checkpoints" / "last.ckpt"
     if options.resume:
         check_resume_checkpoint(last, module)
-    elif options.data is not None:
+    else:
         check_training_data(config, options.data)
     data_root = _data_root(options, config)
     datamodule = SeparationDataModule(data_root, config, progress=options.progress)
