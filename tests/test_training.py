@@ -278,6 +278,21 @@ def test_explicit_bf16_where_the_probe_fails_is_a_config_error(monkeypatch):
         resolve_precision("16-mixed", "cpu")
 
 
+@pytest.mark.parametrize(("native", "chosen"), [(True, "bf16-mixed"), (False, "32-true")])
+def test_auto_on_a_gpu_takes_bf16_only_where_it_is_native(monkeypatch, native, chosen):
+    monkeypatch.delenv(BF16_PROBE_ENV, raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *args: "Test GPU")
+    monkeypatch.setattr(
+        torch.cuda,
+        "is_bf16_supported",
+        lambda including_emulation=True: native or including_emulation,
+    )
+    precision, line = resolve_precision("auto", "auto")
+    assert precision == chosen and "Test GPU" in line
+    assert resolve_precision("16-mixed", "gpu")[0] == "16-mixed"
+
+
 def test_the_real_probe_gives_a_reason_and_runs_once():
     first = bf16_support("cpu")
     assert first.reason and isinstance(first.ok, bool)
