@@ -227,13 +227,31 @@ def evaluate_command(
     click.echo(f"\nscores of {len(evaluation.tracks)} track(s) written to {out}")
 
 
+PRECISION_CHOICES = ("auto", "32-true", "bf16-mixed", "16-mixed")
+"""``--precision`` values: :data:`wiass.training.PRECISIONS` (not imported: torch is slow)."""
+
+
+def _precision_option(function: click.decorators.FC) -> click.decorators.FC:
+    """``--precision``, which overrides ``train.precision``."""
+    return click.option(
+        "--precision",
+        type=click.Choice(PRECISION_CHOICES),
+        help="Overrides train.precision. auto (the presets' choice): bf16-mixed where the "
+        "device runs a bfloat16 LSTM (probed once), else 32-true.",
+    )(function)
+
+
 @main.command(
     epilog=_examples(
         "wiass train --config small --side-info A3.1 --out runs/a31",
         "wiass train --out runs/a31 --resume",
     )
 )
-@click.option("--config", "config_path", help="Preset name (small, paper) or YAML file.")
+@click.option(
+    "--config",
+    "config_path",
+    help="Preset name (small, paper) or YAML file (it may start from a preset: base: small).",
+)
 @click.option(
     "--data",
     type=click.Path(file_okay=False, exists=True),
@@ -251,6 +269,7 @@ def evaluate_command(
 )
 @click.option("--max-epochs", type=click.IntRange(min=1), help="Overrides train.max_epochs.")
 @click.option("--seed", type=int, help="Overrides train.seed.")
+@_precision_option
 @click.option("--resume", is_flag=True, help="Continue the run in OUT from its last checkpoint.")
 def train(
     config_path: str | None,
@@ -262,6 +281,7 @@ def train(
     accelerator: str,
     max_epochs: int | None,
     seed: int | None,
+    precision: str | None,
     resume: bool,
 ) -> None:
     """Train a separator; writes checkpoints, logs and OUT/separator.pt."""
@@ -271,7 +291,14 @@ def train(
 
     run = Path(out)
     config = training.prepare_config(
-        config_path, run, resume, side_info=side_info, max_epochs=max_epochs, seed=seed
+        config_path,
+        run,
+        resume,
+        side_info=side_info,
+        max_epochs=max_epochs,
+        seed=seed,
+        precision=precision,
+        accelerator=accelerator,
     )
     options = training.TrainOptions(
         out=run,
@@ -499,13 +526,20 @@ def make_synthetic(
 @click.option("--songs", default=3, show_default=True, type=click.IntRange(1, 50))
 @click.option("--seconds", default=20.0, show_default=True, type=click.FloatRange(5.0, 600.0))
 @click.option("--force", is_flag=True, help="Replace an earlier demo run in OUT.")
-def demo_command(out: str, train: bool, songs: int, seconds: float, force: bool) -> None:
+@_precision_option
+def demo_command(
+    out: str, train: bool, songs: int, seconds: float, force: bool, precision: str | None
+) -> None:
     """The main job: separate synthetic songs with BL1, A3.1 and M2, score them, write a report."""
     from pathlib import Path
 
     from wiass.demo import run_demo, summary_text
 
-    report = run_demo(Path(out), train=train, songs=songs, seconds=seconds, force=force)
+    if precision is not None and not train:
+        raise click.UsageError("--precision applies to --train only")
+    report = run_demo(
+        Path(out), train=train, songs=songs, seconds=seconds, force=force, precision=precision
+    )
     click.echo(summary_text(Path(out)) + "\n")
     click.echo(f"report written to {report}")
 
@@ -533,8 +567,14 @@ def demo_command(out: str, train: bool, songs: int, seconds: float, force: bool)
     "--systems",
     help="Comma-separated subset of BL1,BL2,A1,A2,A3.1,A3.2,M1,M2 (default: all).",
 )
+@_precision_option
 def experiment_command(
-    data: str | None, config_path: str | None, out: str, seeds: int, systems: str | None
+    data: str | None,
+    config_path: str | None,
+    out: str,
+    seeds: int,
+    systems: str | None,
+    precision: str | None,
 ) -> None:
     """Table 1: train and evaluate every side-information kind, with oracle rows; resumable."""
     from pathlib import Path
@@ -543,7 +583,9 @@ def experiment_command(
 
     options = ex.ExperimentOptions(
         out=Path(out),
-        config=ex.load_experiment_config(config_path),
+        config=ex.load_experiment_config(
+            config_path, precision=precision, data=Path(data) if data else None
+        ),
         data=Path(data) if data else None,
         seeds=seeds,
         systems=ex.select_systems(systems),

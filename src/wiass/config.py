@@ -2,13 +2,24 @@
 
 A config has five sections (``audio``, ``side_info``, ``data``, ``model``, ``train``). Presets live
 in ``wiass/configs/*.yaml`` (the repository's ``configs/`` points there); ``load_config`` takes a
-preset name (``small``) or a path to a YAML file. Unknown keys and wrong types are a
-:class:`~wiass.errors.ConfigError` naming the file and the key.
+preset name (``small``) or a path to a YAML file. Unknown keys, wrong types and impossible values
+(NaN, negative sizes, ...) are a :class:`~wiass.errors.ConfigError` naming the file and the key.
+
+Inheritance: a YAML file may name its base (``base: small``, or a path relative to the file's
+folder) and hold only what it changes; its keys are merged section by section over the base's
+(a list such as ``rate_range`` is replaced whole). A file without ``base:`` is merged over the
+dataclass defaults below. So a two-line file::
+
+    base: small
+    train: {precision: 32-true}
+
+is the ``small`` preset trained in float32.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -105,7 +116,10 @@ class ModelConfig:
 class TrainConfig:
     """Optimisation. ``precision``: Lightning's training precision; ``bf16-mixed`` runs the
     matrix products and LSTMs in bfloat16 under autocast (weights stay float32), about 1.6-2x
-    faster on CPUs with AVX512-BF16 and on recent GPUs."""
+    faster on CPUs with AVX512-BF16 and on recent GPUs; ``auto`` picks ``bf16-mixed`` where the
+    device runs a bfloat16 LSTM and ``32-true`` elsewhere
+    (:func:`wiass.training.resolve_precision`).
+    """
 
     loss: str = "l1"
     learning_rate: float = 1e-3
@@ -117,7 +131,7 @@ class TrainConfig:
     lr_factor: float = 0.5
     gradient_clip: float = 5.0
     seed: int = 0
-    precision: str = "32-true"
+    precision: str = "auto"
 
 
 @dataclass
@@ -192,17 +206,133 @@ def preset_names() -> list[str]:
 
 
 def load_config(name_or_path: str | os.PathLike[str]) -> Config:
-    """Load a preset by name (``small``) or a YAML file by path."""
-    text_path = str(name_or_path)
-    path = Path(text_path)
-    if not path.exists() and text_path in preset_names():
-        path = Path(str(resources.files("wiass") / "configs" / f"{text_path}.yaml"))
+    """Load a preset by name (``small``) or a YAML file by path, following its ``base:``
+    chain; the values are checked (:func:`check_values`)."""
+    path = _config_path(str(name_or_path), None)
+    data = _merged_data(path, ())
+    data.setdefault("name", path.stem)
+    config = Config.from_dict(data, source=str(path))
+    check_values(config, str(path))
+    return config
+
+
+def _config_path(name: str, folder: Path | None) -> Path:
+    """The file that ``name`` names: a path (relative to ``folder`` when given), else a
+    preset's name."""
+    path = Path(name) if folder is None else folder / name
+    if not path.exists() and name in preset_names():
+        path = Path(str(resources.files("wiass") / "configs" / f"{name}.yaml"))
     if not path.is_file():
         known = ", ".join(preset_names())
-        raise ConfigError(f"{text_path}: no such config file or preset (presets: {known})")
+        raise ConfigError(f"{name}: no such config file or preset (presets: {known})")
+    return path
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"{path}: cannot read YAML ({exc})") from exc
-    data.setdefault("name", path.stem)
-    return Config.from_dict(data, source=str(path))
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def _merged_data(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The raw mapping of ``path`` merged over its base's (recursively). Every file's own keys
+    and types are checked with its own name, so an error names the file that holds the key."""
+    if path.resolve() in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path.resolve()))
+        raise ConfigError(f"{path}: base: the bases form a cycle ({chain})")
+    data = _read_yaml(path)
+    base = data.pop("base", None)
+    Config.from_dict(data, source=str(path))
+    if base is None:
+        return data
+    if not isinstance(base, str) or not base:
+        raise ConfigError(f"{path}: base: expected a preset name or a file path, got {base!r}")
+    try:
+        base_path = _config_path(base, path.parent)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: base: {exc}") from None
+    merged = _merged_data(base_path, (*seen, path.resolve()))
+    merged.pop("name", None)
+    return _deep_merge(merged, data)
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``changes`` merged in: mappings key by key, anything else replaced."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+_AT_LEAST_ONE = (
+    "audio.sample_rate", "audio.n_fft", "audio.hop", "side_info.bands",
+    "data.examples_per_epoch", "data.validation_examples", "data.batch_size",
+    "model.hidden_size", "model.mix_layers", "model.side_layers", "model.decoder_layers",
+    "model.side_hidden_size", "model.attention_size", "train.max_epochs",
+)  # fmt: skip
+_AT_LEAST_ZERO = (
+    "data.num_workers", "data.cache_mb", "model.position_frequencies",
+    "train.early_stopping_patience", "train.lr_patience", "train.seed",
+    "side_info.warp_strength", "model.position_prior", "train.weight_decay",
+    "train.gradient_clip",
+)  # fmt: skip
+_ABOVE_ZERO = ("data.excerpt_seconds", "side_info.activity_threshold_db", "train.learning_rate")
+_FRACTIONS = ("data.validation_fraction", "model.dropout")
+"""Values in [0, 1)."""
+MAX_SEED = 2**32 - 1
+"""Largest seed that Lightning's ``seed_everything`` takes."""
+
+
+def check_values(config: Config, source: str | None = None) -> None:
+    """Raise :class:`ConfigError` naming the key (and ``source``, the file) of the first value
+    that is NaN, infinite, negative or otherwise impossible. Values that depend on the data (an
+    excerpt longer than every track) are checked where the data is known."""
+    prefix = f"{source}: " if source else ""
+    for key, ok, expected in _value_rules(config):
+        if not ok:
+            raise ConfigError(f"{prefix}{key}: expected {expected}, got {_get(config, key)!r}")
+
+
+def _value_rules(config: Config) -> list[tuple[str, bool, str]]:
+    """``(key, whether its value is fine, what it should be)`` for every checked key."""
+    rules = [(key, _number(_get(config, key)) >= 1, "at least 1") for key in _AT_LEAST_ONE]
+    rules += [(key, _number(_get(config, key)) >= 0, "a number >= 0") for key in _AT_LEAST_ZERO]
+    rules += [(key, _number(_get(config, key)) > 0, "a number > 0") for key in _ABOVE_ZERO]
+    rules += [
+        (key, 0 <= _number(_get(config, key)) < 1, "a number in [0, 1)") for key in _FRACTIONS
+    ]
+    low, high = config.data.gain_range
+    train = config.train
+    rules += [
+        ("audio.hop", config.audio.hop <= config.audio.n_fft, "at most audio.n_fft"),
+        ("data.gain_range", 0 <= _number(low) <= _number(high), "0 <= low <= high"),
+        ("train.lr_factor", 0 < _number(train.lr_factor) < 1, "a number in (0, 1)"),
+        ("train.seed", train.seed <= MAX_SEED, f"at most {MAX_SEED}"),
+        (
+            "train.max_minutes",
+            train.max_minutes is None or _number(train.max_minutes) > 0,
+            "a number > 0 (or null: no limit)",
+        ),
+    ]
+    return rules
+
+
+def _get(config: Config, key: str) -> Any:
+    section, name = key.split(".")
+    return getattr(getattr(config, section), name)
+
+
+def _number(value: float) -> float:
+    """``value``, or NaN when it is not finite (NaN fails every comparison)."""
+    return value if math.isfinite(value) else math.nan

@@ -65,15 +65,21 @@ def run_demo(
     force: bool = False,
     progress: bool = True,
     models: dict[str, Path] | None = None,
+    precision: str | None = None,
 ) -> Path:
     """Run the demo into ``out``; returns the path of the HTML report.
 
-    ``models`` maps system names to checkpoints to use instead of the shipped ones.
+    ``models`` maps system names to checkpoints to use instead of the shipped ones;
+    ``precision`` overrides the training precision of the small presets (``train=True``).
     """
     from wiass.report import build_report
 
+    if train and precision is not None:
+        from wiass.training import resolve_precision
+
+        resolve_precision(precision)
     _check_out(out, force)
-    separators = _separators(out, train, models)
+    separators = _separators(out, train, models, precision)
     sample_rate = next(iter(separators.values())).sample_rate
     results = _empty_results(sample_rate, next(iter(separators.values())))
     summaries: dict[str, list[dict[str, Any]]] = {s.name: [] for s in SYSTEMS}
@@ -110,9 +116,13 @@ def _check_out(out: Path, force: bool) -> None:
         raise OutputError(f"{out}: holds an earlier demo run; pass --force to replace it")
 
 
-def _separators(out: Path, train: bool, models: dict[str, Path] | None) -> dict[str, Separator]:
+def _separators(
+    out: Path, train: bool, models: dict[str, Path] | None, precision: str | None = None
+) -> dict[str, Separator]:
     if train:
-        return {system.name: load_separator(_train_small(out, system)) for system in SYSTEMS}
+        return {
+            system.name: load_separator(_train_small(out, system, precision)) for system in SYSTEMS
+        }
     models = models or {system.name: shipped_model(system.name) for system in SYSTEMS}
     separators = {system.name: load_separator(models[system.name]) for system in SYSTEMS}
     rates = {separator.sample_rate for separator in separators.values()}
@@ -121,12 +131,12 @@ def _separators(out: Path, train: bool, models: dict[str, Path] | None) -> dict[
     return separators
 
 
-def _train_small(out: Path, system: DemoSystem) -> Path:
+def _train_small(out: Path, system: DemoSystem, precision: str | None = None) -> Path:
     """Train the small preset for ``system`` on synthetic songs shared by the three runs."""
     from wiass.training import TrainOptions, prepare_config, train
 
     run = out / "models" / system.name
-    config = prepare_config("small", run, False, side_info=system.kind)
+    config = prepare_config("small", run, False, side_info=system.kind, precision=precision)
     options = TrainOptions(out=run, data=_training_data(out, config.audio.sample_rate))
     return train(config, options)
 

@@ -593,9 +593,20 @@ def _steps_in_view(side_info: SideInfo, n_frames: float, n_steps: int) -> tuple[
     return -0.5, min(n_steps - 0.5, last + margin)
 
 
-def load_experiment_config(path: str | None) -> Config:
-    """The experiment's config (default: the ``experiment-small`` preset)."""
-    return load_config(path or "experiment-small")
+def load_experiment_config(
+    path: str | None, *, precision: str | None = None, data: Path | None = None
+) -> Config:
+    """The experiment's config (default: the ``experiment-small`` preset), with ``precision``
+    overriding ``train.precision``, checked for training on ``data`` (None: the synthetic
+    default) before anything is written."""
+    from wiass.training import check_config, check_training_data
+
+    config = load_config(path or "experiment-small")
+    if precision is not None:
+        config.train = replace(config.train, precision=precision)
+    check_config(config)
+    check_training_data(config, data)
+    return config
 
 
 def select_systems(names: str | None) -> tuple[System, ...]:

@@ -18,11 +18,19 @@ Scaling: with ``devices * num_nodes > 1`` the run uses Lightning's DDP strategy;
 or SLURM Lightning reads the ranks from the environment, and started by hand it launches one
 process per device itself (re-running the same ``wiass train`` command). Every process draws its
 own share of the epoch's examples through the distributed sampler.
+
+Precision: ``train.precision: auto`` (the presets' choice) trains in ``bf16-mixed`` where the
+device really runs the model in bfloat16 (a CUDA GPU with bf16; a CPU whose oneDNN runs a
+bfloat16 LSTM, found once by a tiny training step: :func:`bf16_support`) and in ``32-true``
+elsewhere; the run logs one line saying which and why. An explicit ``bf16-mixed`` that the device
+cannot run is a :class:`~wiass.errors.ConfigError` before anything is written.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import pickle
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,11 +40,12 @@ import torch
 import yaml
 from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.utilities import rank_zero_info
 from torch.nn import functional
 from torch.utils.data import DataLoader
 
 from wiass.checkpoint import load_separator, save_separator, separator_payload
-from wiass.config import Config, load_config
+from wiass.config import Config, check_values, load_config
 from wiass.data.dataset import SeparationDataset, batch_magnitudes, collate
 from wiass.data.tracks import TrackSource, open_source
 from wiass.errors import CheckpointError, ConfigError, OutputError
@@ -46,32 +55,136 @@ from wiass.sideinfo import check_params, get_kind, kind_dim
 from wiass.transforms import magnitude
 
 LOSSES = {"l1": functional.l1_loss, "mse": functional.mse_loss}
-PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
-"""Lightning precisions ``train.precision`` accepts (``16-mixed`` needs a GPU)."""
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+"""What ``train.precision`` accepts: ``auto`` (:func:`resolve_precision`) or a Lightning
+precision (``16-mixed`` needs a CUDA GPU)."""
+BF16_PROBE_ENV = "WIASS_BF16_PROBE"
+"""Environment variable that forces the bf16 probe's answer: ``pass`` or ``fail`` (for tests)."""
+SYNTHETIC_SECONDS = 30.0
+"""Length of the songs of the synthetic default dataset."""
 NORMALIZATION_EXAMPLES = 32
 """Excerpts of the training tracks (fixed by the seed) whose mixture magnitudes give the
 model's per-bin input mean and standard deviation."""
 
 
-def check_config(config: Config) -> None:
-    """Raise :class:`ConfigError` for a config that cannot be trained."""
+def check_config(config: Config, accelerator: str = "auto") -> None:
+    """Raise :class:`ConfigError` for a config that cannot be trained on ``accelerator``: an
+    unknown loss or precision, an impossible value (:func:`wiass.config.check_values`), a
+    precision the device cannot run."""
     if config.train.loss not in LOSSES:
         raise ConfigError(
             f"train.loss: expected one of {sorted(LOSSES)}, got {config.train.loss!r}"
         )
-    if config.train.precision not in PRECISIONS:
-        raise ConfigError(
-            f"train.precision: expected one of {PRECISIONS}, got {config.train.precision!r}"
-        )
-    for name in ("learning_rate", "lr_factor"):
-        if getattr(config.train, name) <= 0:
-            raise ConfigError(f"train.{name}: must be positive, got {getattr(config.train, name)}")
-    if config.train.max_epochs < 1:
-        raise ConfigError(f"train.max_epochs: must be at least 1, got {config.train.max_epochs}")
-    if config.data.batch_size < 1:
-        raise ConfigError(f"data.batch_size: must be at least 1, got {config.data.batch_size}")
+    check_values(config)
     get_kind(config.side_info.kind)
     check_params(config.side_info)
+    resolve_precision(config.train.precision, accelerator)
+
+
+@dataclass(frozen=True)
+class Bf16Support:
+    """Whether a device trains the model in bfloat16, and why (one phrase)."""
+
+    ok: bool
+    reason: str
+
+
+def bf16_support(device: str = "cpu") -> Bf16Support:
+    """Whether ``device`` (``cpu``, ``cuda`` or ``mps``) runs the model in bfloat16.
+
+    CUDA: a GPU that computes in bf16 natively (compute capability 8 or more, or ROCm). CPU: a
+    tiny bidirectional LSTM takes one forward and backward step under ``torch.autocast("cpu",
+    dtype=torch.bfloat16)`` (once per process); oneDNN refuses the bf16 LSTM on CPUs without
+    AVX512 (e.g. AVX2-only ones). :data:`BF16_PROBE_ENV` forces the answer.
+    """
+    forced = os.environ.get(BF16_PROBE_ENV, "").strip().lower()
+    if forced in ("pass", "fail"):
+        return Bf16Support(forced == "pass", f"forced by {BF16_PROBE_ENV}={forced}")
+    if device == "cuda":
+        name = torch.cuda.get_device_name()
+        if torch.cuda.is_bf16_supported(including_emulation=False):
+            return Bf16Support(True, f"the GPU {name} computes in bf16")
+        return Bf16Support(False, f"the GPU {name} computes bf16 only by emulation")
+    if device == "mps":
+        return Bf16Support(False, "wiass does not train in bf16 on Apple GPUs (MPS)")
+    return _probe_cpu_bf16()
+
+
+@functools.cache
+def _probe_cpu_bf16() -> Bf16Support:
+    """One training step of a tiny LSTM in bfloat16 on the CPU."""
+    lstm = torch.nn.LSTM(4, 4, batch_first=True, bidirectional=True)
+    try:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            output, _ = lstm(torch.randn(2, 3, 4))
+        output.float().sum().backward()
+    except RuntimeError as exc:
+        detail = str(exc).split(". ")[0].strip()
+        return Bf16Support(False, f"this CPU cannot run a bf16 LSTM: {detail}")
+    if output.dtype != torch.bfloat16:
+        return Bf16Support(False, f"autocast ran the CPU LSTM in {output.dtype}, not bf16")
+    return Bf16Support(True, "this CPU's oneDNN runs a bf16 LSTM")
+
+
+def training_device(accelerator: str = "auto") -> str:
+    """The device kind (``cuda``, ``mps`` or ``cpu``) that Lightning picks for ``accelerator``."""
+    cuda = torch.cuda.is_available()
+    mps = torch.backends.mps.is_available()
+    if accelerator == "cuda" or (accelerator in ("gpu", "auto") and cuda):
+        return "cuda"
+    if accelerator == "mps" or (accelerator in ("gpu", "auto") and mps):
+        return "mps"
+    return "cpu"
+
+
+def resolve_precision(requested: str, accelerator: str = "auto") -> tuple[str, str]:
+    """The Lightning precision for ``train.precision = requested`` on ``accelerator``, and one
+    line saying which and why; :class:`ConfigError` when the device cannot run it."""
+    if requested not in PRECISIONS:
+        raise ConfigError(f"train.precision: expected one of {PRECISIONS}, got {requested!r}")
+    device = training_device(accelerator)
+    if requested == "16-mixed" and device != "cuda":
+        raise ConfigError(f"train.precision: 16-mixed needs a CUDA GPU; training runs on {device}")
+    if requested not in ("auto", "bf16-mixed"):
+        return requested, f"precision: {requested} (as configured)"
+    support = bf16_support(device)
+    if requested == "bf16-mixed" and not support.ok:
+        raise ConfigError(
+            f"train.precision: bf16-mixed cannot run here: {support.reason}; "
+            "use auto or 32-true (e.g. --precision 32-true)"
+        )
+    chosen = "bf16-mixed" if support.ok else "32-true"
+    how = "auto" if requested == "auto" else "as configured"
+    return chosen, f"precision: {chosen} ({how}: {support.reason})"
+
+
+def check_training_data(config: Config, root: Path | None) -> None:
+    """Checks that need the data: the excerpt is no longer than the longest training track of
+    ``root`` (None: of the synthetic default songs)."""
+    if root is None:
+        _check_excerpt(config, SYNTHETIC_SECONDS, "the synthetic default songs")
+        return
+    source = open_source(
+        root,
+        "train",
+        "train",
+        validation_fraction=config.data.validation_fraction,
+        sample_rate=config.audio.sample_rate,
+    )
+    _check_excerpt(config, _longest_seconds(source), source.description)
+
+
+def _longest_seconds(source: TrackSource) -> float:
+    return max((source.length(i) / source.rate(i) for i in range(len(source))), default=0.0)
+
+
+def _check_excerpt(config: Config, longest: float, description: str) -> None:
+    seconds = config.data.excerpt_seconds
+    if seconds > longest:
+        raise ConfigError(
+            f"data.excerpt_seconds: {seconds:g} s is longer than every training track of "
+            f"{description} (the longest lasts {longest:.1f} s)"
+        )
 
 
 def build_model(config: Config) -> InformedSeparator:
@@ -232,8 +345,11 @@ def prepare_config(
     side_info: str | None = None,
     max_epochs: int | None = None,
     seed: int | None = None,
+    precision: str | None = None,
+    accelerator: str = "auto",
 ) -> Config:
-    """The run's config: the saved one when resuming, else ``config_path``; then the overrides."""
+    """The run's config: the saved one when resuming, else ``config_path``; then the overrides,
+    checked (:func:`check_config`) before anything is written."""
     saved = out / "config.yaml"
     if resume:
         if not saved.is_file():
@@ -248,11 +364,10 @@ def prepare_config(
         config = load_config(config_path or "small")
     if side_info is not None:
         config.side_info = replace(config.side_info, kind=get_kind(side_info).name)
-    if max_epochs is not None:
-        config.train = replace(config.train, max_epochs=max_epochs)
-    if seed is not None:
-        config.train = replace(config.train, seed=seed)
-    check_config(config)
+    overrides = {"max_epochs": max_epochs, "seed": seed, "precision": precision}
+    changes = {key: value for key, value in overrides.items() if value is not None}
+    config.train = replace(config.train, **changes)
+    check_config(config, accelerator)
     return config
 
 
@@ -264,7 +379,11 @@ def synthetic_default(out: Path, config: Config) -> Path:
     folder = out / "data"
     if not (folder / "train").is_dir():
         write_dataset(
-            folder, n_train=40, n_test=10, seconds=30, sample_rate=config.audio.sample_rate
+            folder,
+            n_train=40,
+            n_test=10,
+            seconds=SYNTHETIC_SECONDS,
+            sample_rate=config.audio.sample_rate,
         )
     return folder
 
@@ -279,7 +398,50 @@ def _data_root(options: TrainOptions, config: Config) -> Path:
     return synthetic_default(options.out, config)
 
 
-def _trainer(config: Config, options: TrainOptions) -> L.Trainer:
+def check_resume_checkpoint(last: Path, module: SeparatorModule) -> None:
+    """Raise :class:`CheckpointError` unless ``last`` is a training checkpoint of ``module``'s
+    model that loads with ``weights_only=True`` (no pickled objects: a file never runs code)."""
+    if not last.is_file():
+        raise CheckpointError(f"{last.parent.parent}: nothing to resume (no checkpoints/last.ckpt)")
+    try:
+        checkpoint = torch.load(last, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only load failed" not in str(exc).lower():
+            raise CheckpointError(f"{last}: damaged, torch cannot read it ({exc})") from None
+        raise CheckpointError(
+            f"{last}: holds pickled Python objects, which a weights-only load refuses; "
+            "wiass resumes only from its own training checkpoints"
+        ) from None
+    except Exception as exc:
+        reason = str(exc).split(". ")[0] or type(exc).__name__
+        raise CheckpointError(f"{last}: damaged, torch cannot read it ({reason})") from None
+    if not (
+        isinstance(checkpoint, dict)
+        and isinstance(checkpoint.get("wiass"), dict)
+        and isinstance(checkpoint.get("state_dict"), dict)
+        and "loops" in checkpoint
+    ):
+        raise CheckpointError(f"{last}: not a wiass training checkpoint")
+    _check_same_model(last, checkpoint["state_dict"], module.state_dict())
+
+
+def _check_same_model(path: Path, saved: dict[str, Any], expected: dict[str, torch.Tensor]) -> None:
+    missing = sorted(set(expected) ^ set(saved))
+    if missing:
+        raise CheckpointError(
+            f"{path}: holds another model than the run's config.yaml (parameter {missing[0]})"
+        )
+    for key, value in expected.items():
+        other = saved[key]
+        if not isinstance(other, torch.Tensor) or other.shape != value.shape:
+            shape = tuple(other.shape) if isinstance(other, torch.Tensor) else type(other).__name__
+            raise CheckpointError(
+                f"{path}: holds another model than the run's config.yaml ({key}: "
+                f"{shape} instead of {tuple(value.shape)})"
+            )
+
+
+def _trainer(config: Config, options: TrainOptions, precision: str) -> L.Trainer:
     train = config.train
     checkpoints = options.out / "checkpoints"
     callbacks = [
@@ -302,7 +464,7 @@ def _trainer(config: Config, options: TrainOptions) -> L.Trainer:
         num_nodes=options.num_nodes,
         strategy="ddp" if distributed else "auto",
         max_epochs=train.max_epochs,
-        precision=train.precision,
+        precision=precision,
         max_time={"minutes": train.max_minutes} if train.max_minutes else None,
         gradient_clip_val=train.gradient_clip,
         callbacks=callbacks,
@@ -315,19 +477,26 @@ def _trainer(config: Config, options: TrainOptions) -> L.Trainer:
 
 
 def train(config: Config, options: TrainOptions) -> Path:
-    """Train a separator; returns the path of the exported ``separator.pt``."""
+    """Train a separator; returns the path of the exported ``separator.pt``.
+
+    Everything that can be checked is checked before the run folder is created or changed: the
+    precision, the checkpoint to resume from, the excerpt against the training tracks."""
     out = options.out
+    precision, why = resolve_precision(config.train.precision, options.accelerator)
     L.seed_everything(config.train.seed, workers=True, verbose=False)
+    module = SeparatorModule(config.to_dict())
+    last = out / "checkpoints" / "last.ckpt"
+    if options.resume:
+        check_resume_checkpoint(last, module)
+    else:
+        check_training_data(config, options.data)
     data_root = _data_root(options, config)
     datamodule = SeparationDataModule(data_root, config, progress=options.progress)
     out.mkdir(parents=True, exist_ok=True)
-    module = SeparatorModule(config.to_dict())
-    last = out / "checkpoints" / "last.ckpt"
-    if options.resume and not last.is_file():
-        raise CheckpointError(f"{out}: nothing to resume (no checkpoints/last.ckpt)")
     if not options.resume:
         module.model.set_normalization(*datamodule.normalization())
-    trainer = _trainer(config, options)
+    rank_zero_info(why)
+    trainer = _trainer(config, options, precision)
     if trainer.is_global_zero:
         write_text(out / "config.yaml", yaml.safe_dump(config.to_dict(), sort_keys=False))
         write_text(out / "data.txt", f"{data_root.resolve()}\n")
