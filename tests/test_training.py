@@ -14,10 +14,10 @@ import torch
 import yaml
 from helpers import write_dataset
 
-from wiass.checkpoint import FORMAT_VERSION, load_separator, save_separator
 from wiass.config import load_config
 from wiass.errors import CheckpointError, ConfigError, OutputError, SideInfoError
-from wiass.training import TrainOptions, build_model, prepare_config, train
+from wiass.separator import FORMAT_VERSION, build_model, load_separator, save_separator
+from wiass.training import TrainOptions, prepare_config, train
 
 TINY = {
     "audio": {"sample_rate": 8000, "n_fft": 256, "hop": 64},
