@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from wiass.checkpoint import Separator, load_separator
 from wiass.data.tracks import Track
 from wiass.experiment import alignment_scores, test_tracks, track_side_info, true_steps
-from wiass.separate import separate
+from wiass.inference import separate
+from wiass.separator import Separator, load_separator
 
 HERE = Path(__file__).resolve().parent
 FRAME_TOLERANCE = 6

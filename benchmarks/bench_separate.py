@@ -1,7 +1,7 @@
 """End-to-end speed and memory of ``wiass separate`` on long files (CPU).
 
 For each preset (``paper``, ``small``) a checkpoint with the untrained weights of
-``wiass.training.build_model`` is saved (timing does not depend on training; the separations
+``wiass.separator.build_model`` is saved (timing does not depend on training; the separations
 themselves are meaningless), and 44.1 kHz stereo 16-bit WAV files of 1, 3 and 10 minutes (noise:
 the work does not depend on the content) are separated through the real command line,
 ``wiass separate MIX --model CKPT --labels LABELS --out DIR``, each in its own subprocess. The
@@ -38,11 +38,10 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from wiass.checkpoint import save_separator
 from wiass.config import load_config
 from wiass.files import write_text
-from wiass.separate import plan_threads
-from wiass.training import build_model
+from wiass.inference.jobs import plan_threads
+from wiass.separator import build_model, save_separator
 
 HERE = Path(__file__).resolve().parent
 RATE = 44100
@@ -222,7 +221,7 @@ def report(
             else "the machine was otherwise idle."
         ),
         "",
-        "Untrained weights (`wiass.training.build_model`): the timings are those of trained "
+        "Untrained weights (`wiass.separator.build_model`): the timings are those of trained "
         "models, the separations themselves are meaningless. Inputs: 44.1 kHz stereo 16-bit WAV "
         "(noise), an Audacity label file as side information (both presets are A3.1 models). "
         "Each case is one `wiass separate MIX --model CKPT --labels LABELS --out DIR` in its own "

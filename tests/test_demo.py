@@ -12,11 +12,10 @@ import pytest
 import soundfile as sf
 from helpers import TINY_MODEL
 
-from wiass.checkpoint import save_separator
 from wiass.config import Config, load_config
 from wiass.demo import SYSTEMS, run_demo, shipped_model
 from wiass.errors import ConfigError, OutputError
-from wiass.training import build_model
+from wiass.separator import build_model, save_separator
 
 
 def tiny_models(folder: Path, sample_rate: int = 8000) -> dict[str, Path]:
@@ -87,7 +86,7 @@ def test_shipped_models_exist_and_load():
         assert path.is_file(), f"missing shipped model {path}"
         assert path.stat().st_size < 8 * 2**20
     config = load_config("small")
-    from wiass.checkpoint import load_separator
+    from wiass.separator import load_separator
 
     separator = load_separator(shipped_model("A3.1"))
     assert separator.side_info_kind == "A3.1"

@@ -99,8 +99,8 @@ def test_alignment_by_rate_pools_tracks_of_every_seed_per_rounded_rate():
 
 
 def test_test_tracks_cycle_through_the_rates_and_do_not_depend_on_the_seed():
-    from wiass.checkpoint import load_separator
     from wiass.demo import shipped_model
+    from wiass.separator import load_separator
 
     separator = load_separator(shipped_model("A3.1"))
     low, high = separator.config.side_info.rate_range

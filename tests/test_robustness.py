@@ -20,12 +20,17 @@ from click.testing import CliRunner
 from helpers import TINY_MODEL
 
 import wiass
-from wiass.checkpoint import load_separator, save_separator, separator_payload, shipped_models
 from wiass.cli import main
 from wiass.config import Config
 from wiass.errors import CheckpointError
 from wiass.files import LOCK_NAME, folder_lock
-from wiass.training import build_model
+from wiass.separator import (
+    build_model,
+    load_separator,
+    save_separator,
+    separator_payload,
+    shipped_models,
+)
 
 RATE = 8000
 ALIGNMENT = ("alignment.png", "alignment.npy", "alignment.json")

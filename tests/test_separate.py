@@ -1,5 +1,6 @@
-"""Separation of files and arrays: shapes and rates, exact complement, chunking, side information
-over the whole file, attention on global steps, Wiener filtering, the CLI and its bad inputs."""
+"""Separation of files and arrays through wiass.separate and wiass separate: shapes and rates,
+exact complement, chunks, side information over the whole file, attention on global steps,
+Wiener filtering, threads, the CLI and its bad inputs."""
 
 from __future__ import annotations
 
@@ -14,36 +15,21 @@ import pytest
 import soundfile as sf
 import torch
 from click.testing import CliRunner
-from helpers import TINY_MODEL
+from tiny_separators import HOP, MODEL_RATE, noise, save_tiny
 
 import wiass
 from wiass.audio import resample
-from wiass.checkpoint import Separator, load_separator, save_separator
 from wiass.cli import main
-from wiass.config import Config
 from wiass.errors import AudioError, ConfigError, SideInfoError, WiassWarning
-from wiass.separate import (
-    AttentionMap,
-    batch_sizes,
-    chunk_sizes,
-    chunk_weights,
-    model_frames,
-    plan_chunks,
-    plan_threads,
-    resampled_length,
-    step_map,
-)
+from wiass.inference.chunks import chunk_sizes, plan_chunks
+from wiass.inference.inputs import model_frames
+from wiass.inference.jobs import MAX_WORKERS, plan_threads
+from wiass.inference.runner import ChunkRunner
+from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo, generate, get_kind
-from wiass.training import build_model
-from wiass.transforms import magnitude, stft
+from wiass.sideinfo.timeline import step_map
+from wiass.transforms import magnitude
 
-MODEL_RATE = 8000
-TINY = {
-    "audio": {"sample_rate": MODEL_RATE, "n_fft": 256, "hop": 64},
-    "side_info": {"kind": "A3.1", "pad_range": [2, 4], "rate_range": [2, 3], "bands": 6},
-    "data": {"excerpt_seconds": 1.0},
-    "model": TINY_MODEL,
-}
 KINDS = ("none", "random", "A3.1", "M1")
 
 
@@ -62,34 +48,15 @@ def passive_openmp(monkeypatch):
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def tiny_config(kind: str) -> Config:
-    data = {**TINY, "side_info": {**TINY["side_info"], "kind": kind}}
-    return Config.from_dict(data)
-
-
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
     """An untrained tiny checkpoint per kind (seeded, with a non-trivial normalisation)."""
-    folder = tmp_path_factory.mktemp("models")
-    paths = {}
-    for number, kind in enumerate(KINDS):
-        torch.manual_seed(number)
-        config = tiny_config(kind)
-        model = build_model(config)
-        model.set_normalization(torch.full((129,), 0.5), torch.full((129,), 2.0))
-        paths[kind] = folder / f"{kind}.pt"
-        save_separator(paths[kind], model, config)
-    return paths
+    return save_tiny(tmp_path_factory.mktemp("models"), KINDS)
 
 
 @pytest.fixture(scope="module")
 def separators(checkpoints) -> dict[str, Separator]:
     return {kind: load_separator(path) for kind, path in checkpoints.items()}
-
-
-def noise(channels: int, seconds: float, rate: int, seed: int = 0) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    return (0.1 * rng.standard_normal((channels, round(seconds * rate)))).astype(np.float32)
 
 
 def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
@@ -150,53 +117,8 @@ def test_mono_1d_input_gives_one_channel(separators):
     np.testing.assert_allclose(result["vocals"][0] + result["accompaniment"][0], mixture, atol=1e-6)
 
 
-def test_streaming_resampler_gives_the_samples_of_wiass_audio_resample():
-    from wiass.separate import _Resampler
-
-    audio = noise(2, 1.3, 44100)
-    whole = resample(audio, 44100, 8000)
-    stream = _Resampler(44100, 8000, 2, resampled_length(audio.shape[1], 44100, 8000))
-    blocks = [audio[:, i : i + 5000] for i in range(0, audio.shape[1], 5000)]
-    pieces = [stream.push(b, last=i == len(blocks) - 1) for i, b in enumerate(blocks)]
-    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), whole)
-
-
-def test_resampled_length_matches_soxr():
-    for n, sr_in, sr_out in [(13473, 44100, 22050), (999, 8000, 44100), (4, 48000, 8000)]:
-        assert resample(np.zeros((1, n)), sr_in, sr_out).shape[1] == resampled_length(
-            n, sr_in, sr_out
-        )
-
-
 # ---------------------------------------------------------------------------------------------
 # Chunks
-
-
-def test_chunk_plan_covers_the_signal_with_equal_chunks(separators):
-    length, overlap = chunk_sizes(separators["none"], 1.0, 0.25)
-    assert length % 64 == 0 and overlap % 64 == 0 and 0 < overlap <= length // 2
-    assert plan_chunks(length, length, overlap, 64) == [(0, length)]
-    for total in (length + 1, 2 * length, 5 * length + 17, 7 * (length - overlap) + overlap):
-        chunks = plan_chunks(total, length, overlap, 64)
-        assert chunks[0][0] == 0 and chunks[-1][1] == math.ceil(total / 64) * 64
-        assert all(end - start == length and start % 64 == 0 for start, end in chunks)
-        for (start, end), (next_start, _) in zip(chunks, chunks[1:], strict=False):
-            assert start < next_start and end - next_start >= overlap
-        for (_, end), (next_start, _) in zip(chunks[:-2], chunks[1:-1], strict=True):
-            assert end - next_start == overlap
-
-
-def test_chunk_weights_sum_to_one_everywhere():
-    for total in (2000, 2600, 3333):
-        chunks = plan_chunks(total, 1000, 128, 64)
-        coverage = np.zeros(chunks[-1][1])
-        for index, (start, end) in enumerate(chunks):
-            weights = chunk_weights(chunks, index, 128)
-            assert weights.shape == (end - start,) and np.all((weights >= 0) & (weights <= 1))
-            coverage[start:end] += weights
-        np.testing.assert_allclose(coverage, 1.0, atol=1e-6)
-    ramp = chunk_weights([(0, 1000), (872, 1872)], 1, 128)[:128]
-    assert np.all(np.diff(ramp) > 0)
 
 
 def test_chunk_interior_is_exactly_the_chunk_separated_alone(separators):
@@ -204,7 +126,7 @@ def test_chunk_interior_is_exactly_the_chunk_separated_alone(separators):
     mixture = noise(2, 5.01, MODEL_RATE)
     total = mixture.shape[1]
     chunked = wiass.separate(mixture, MODEL_RATE, separator, chunk_seconds=1.0)["vocals"]
-    length, overlap = chunk_sizes(separator, 1.0, 1.0)
+    length, overlap = chunk_sizes(1.0, 1.0, MODEL_RATE, HOP)
     chunks = plan_chunks(total, length, overlap, 64)
     assert len(chunks) > 3 and chunks[-1][1] > total
     padded = np.pad(mixture, ((0, 0), (0, chunks[-1][1] - total)))
@@ -224,7 +146,7 @@ def test_chunked_is_close_to_unchunked_away_from_chunk_edges(separators):
     chunked = wiass.separate(
         mixture, MODEL_RATE, separator, chunk_seconds=2.0, overlap_seconds=0.25
     )["vocals"]
-    length, overlap = chunk_sizes(separator, 2.0, 0.25)
+    length, overlap = chunk_sizes(2.0, 0.25, MODEL_RATE, HOP)
     edges = np.array(
         sorted({e for chunk in plan_chunks(6 * MODEL_RATE, length, overlap, 64) for e in chunk})
     )
@@ -249,23 +171,22 @@ def test_batches_and_parallel_workers_do_not_change_the_result(separators):
         np.testing.assert_allclose(other["attention"], results[0]["attention"], atol=1e-6)
 
 
-def test_batches_are_even():
-    assert batch_sizes(6, 4) == [3, 3]
-    assert batch_sizes(17, 4) == [4, 4, 3, 3, 3]
-    assert batch_sizes(1, 4) == [1] and batch_sizes(8, 4) == [4, 4]
-    assert batch_sizes(0, 4) == []
-
-
-def test_thread_plan(monkeypatch):
-    monkeypatch.setattr("wiass.separate.available_cores", lambda: 16)
-    assert plan_threads(2, "cpu") == (2, 1)
-    assert plan_threads(1, None) == (1, 1)
-    assert plan_threads(16, "cpu") == (2, 8)
-    assert plan_threads(0, "cpu") == (2, 8)
+def test_thread_plan_uses_the_threads_without_oversubscribing(monkeypatch):
+    for cores in (1, 2, 3, 7, 16):
+        monkeypatch.setattr("wiass.inference.jobs.available_cores", lambda cores=cores: cores)
+        assert plan_threads(0, "cpu") == plan_threads(None, "cpu") == plan_threads(cores, "cpu")
+        for threads in range(1, cores + 1):
+            workers, per_worker = plan_threads(threads, "cpu")
+            assert 1 <= workers <= MAX_WORKERS and per_worker >= 1
+            assert workers * per_worker <= threads, "more threads than asked for"
+            assert threads - workers * per_worker < workers, "a whole thread left idle"
+            assert workers == MAX_WORKERS or per_worker == 1, "a worker on several threads"
+            assert plan_threads(threads, None) == (workers, per_worker)
+    assert plan_threads(4, "cuda") == (1, torch.get_num_threads())
 
 
 def test_threads_above_the_cores_are_capped_with_a_warning(monkeypatch):
-    monkeypatch.setattr("wiass.separate.available_cores", lambda: 3)
+    monkeypatch.setattr("wiass.inference.jobs.available_cores", lambda: 3)
     with pytest.warns(WiassWarning, match="--threads 64 is more than the 3 core"):
         assert plan_threads(64, "cpu") == (2, 1)
     assert plan_threads(3, "cpu") == (2, 1)
@@ -275,19 +196,17 @@ def test_threads_above_the_cores_are_capped_with_a_warning(monkeypatch):
 # Side information over the whole file, attention on global steps
 
 
-def test_uniform_windows_cover_each_chunk_plus_margin(separators):
-    separator = separators["A3.1"]
-    kind = get_kind("A3.1")
+def test_each_chunk_gets_its_steps_plus_the_margin_of_its_pad_range(separators):
     values = (np.arange(40) % 2).astype(np.float32)[:, None]
-    steps = step_map(SideInfo(values, None, "A3.1"), 400, kind, (2, 4))
-    assert steps.rate == 10 and steps.margin == 3
-    window, index = steps.window(100, 50)
+    runner = ChunkRunner(separators["A3.1"], SideInfo(values, None, "A3.1"), 399 * HOP)
+    assert runner.n_frames == 400 and runner.steps.rate == 10
+    assert runner.steps.margin == 3, "the middle of pad_range (2, 4) on each side"
+    window, index = runner.side_for(1, 100, 50)
     assert list(index) == list(range(7, 18))
     np.testing.assert_array_equal(window[:, 0], values[7:18, 0])
-    window, index = steps.window(0, 30)
+    window, index = runner.side_for(0, 0, 30)
     assert list(index) == [-1, -1, -1, *range(0, 6)]
     assert np.all(window[:3] == 0)
-    assert separator.config.side_info.pad_range == (2, 4)
 
 
 def test_frame_aligned_windows_are_exact(separators):
@@ -310,16 +229,16 @@ def test_attention_maps_chunks_to_global_steps(separators):
     attention = result["attention"]
     frames = model_frames(mixture.shape[1], MODEL_RATE, separator)
     assert attention.shape == (frames, 120)
-    length, overlap = chunk_sizes(separator, 2.0, 0.5)
+    length, overlap = chunk_sizes(2.0, 0.5, MODEL_RATE, HOP)
     start, end = plan_chunks(mixture.shape[1], length, overlap, 64)[1]
     hop = 64
     steps = step_map(result["side_info"], frames, get_kind("A3.1"), (2, 4))
     first, n = start // hop, (end - start) // hop + 1
     values, index = steps.window(first, n)
     assert np.all(index >= 0), "an interior chunk needs no padding steps"
-    spec = stft(torch.from_numpy(mixture[:, start:end]), separator.config.audio.stft)
-    mono = spec.mean(dim=0).abs()[None]
-    _, alpha = separator.model.infer(mono, torch.from_numpy(values)[None])
+    with torch.inference_mode():
+        audio = torch.from_numpy(mixture[:, start:end])[None]
+        _, alpha = separator(audio, torch.from_numpy(values)[None])
     alone = alpha[0].numpy()
     own = slice(overlap // hop + 1, (length - overlap) // hop)  # frames where the chunk weighs 1
     rows = attention[first + own.start : first + own.stop]
@@ -359,11 +278,39 @@ def test_attention_is_pooled_to_the_size_limit(separators):
     )
 
 
+def periodic_chunks(kind: str, separators: dict[str, Separator]) -> tuple[np.ndarray, ...]:
+    """Vocals of a mixture that repeats with the chunk step, so that chunks 0 and 1 hold the
+    same audio: the samples where each chunk alone makes the output (weight 1), both runs."""
+    length, overlap = chunk_sizes(1.0, 0.25, MODEL_RATE, HOP)
+    step = length - overlap
+    mixture = np.tile(noise(2, step / MODEL_RATE, MODEL_RATE, seed=6), 4)
+    runs = [
+        wiass.separate(
+            mixture,
+            MODEL_RATE,
+            separators[kind],
+            chunk_seconds=1.0,
+            overlap_seconds=0.25,
+            batch_chunks=1,
+        )["vocals"]
+        for _ in range(2)
+    ]
+    own = slice(overlap, step)  # chunk 0 weighs 1 there, and chunk 1 at the same offset
+    return runs[0][:, own], runs[0][:, step + own.start : step + own.stop], runs[1][:, own]
+
+
 def test_random_side_information_is_fresh_per_chunk_but_repeatable(separators):
-    mixture = noise(2, 4.0, 22050)
-    first, second = (wiass.separate(mixture, 22050, separators["random"]) for _ in range(2))
-    np.testing.assert_array_equal(first["vocals"], second["vocals"])
-    assert first["attention"] is None
+    runner = ChunkRunner(separators["random"], None, 4 * MODEL_RATE)
+    draws = [runner.side_for(index, 0, 100)[0] for index in (0, 1, 0)]
+    assert not np.array_equal(draws[0][: len(draws[1])], draws[1][: len(draws[0])])
+    np.testing.assert_array_equal(draws[0], draws[2])
+    first, second, again = periodic_chunks("random", separators)
+    assert not np.array_equal(first, second), "two chunks of the same audio got the same draw"
+    np.testing.assert_array_equal(first, again)
+    same_first, same_second, _ = periodic_chunks("none", separators)
+    np.testing.assert_array_equal(same_first, same_second)  # same audio, no side information
+    result = wiass.separate(noise(1, 1.0, MODEL_RATE), MODEL_RATE, separators["random"])
+    assert result.attention is None
 
 
 @pytest.mark.parametrize(
@@ -594,40 +541,3 @@ def test_cuda_device_without_cuda_is_a_clear_error(checkpoints, tmp_path):
     assert result.exit_code == 2
     assert "CUDA is not available" in result.stderr
     assert not (tmp_path / "out").exists()
-
-
-# ---------------------------------------------------------------------------------------------
-# Package exports
-
-
-def test_exports_are_lazy_and_work_in_either_import_order(checkpoints):
-    code = (
-        "import sys, numpy as np, wiass\n"
-        "assert 'torch' not in sys.modules\n"
-        "import wiass.separate as module\n"
-        "assert callable(module.plan_chunks)\n"
-        f"model = wiass.load_separator({str(checkpoints['none'])!r})\n"
-        "x = np.random.default_rng(0).standard_normal(4000).astype(np.float32)\n"
-        "for function in (wiass.separate, module, module.separate):\n"
-        "    assert function(x, 8000, model)['vocals'].shape == (1, 4000)\n"
-        "print('ok')\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert completed.returncode == 0, completed.stderr
-    assert completed.stdout.strip() == "ok"
-
-
-def test_attention_map_weights_overlapping_chunks():
-    attention = AttentionMap(n_frames=6, n_steps=3)
-    ones = torch.ones(4)
-    attention.add(0, ones, torch.tensor([[1.0, 0.0]] * 4), np.array([0, 1]))
-    attention.add(
-        2, torch.tensor([1.0, 3.0, 1.0, 1.0]), torch.tensor([[0.0, 1.0]] * 4), np.array([1, 2])
-    )
-    result = attention.result()
-    np.testing.assert_allclose(result[:2], [[1, 0, 0]] * 2)
-    np.testing.assert_allclose(result[2], [0.5, 0.0, 0.5])
-    np.testing.assert_allclose(result[3], [0.25, 0.0, 0.75])
-    np.testing.assert_allclose(result[4:], [[0, 0, 1]] * 2)

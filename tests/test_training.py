@@ -20,10 +20,10 @@ import yaml
 from click.testing import CliRunner
 from helpers import write_dataset
 
-from wiass.checkpoint import FORMAT_VERSION, load_separator, save_separator
 from wiass.cli import PRECISION_CHOICES, main
 from wiass.config import load_config
 from wiass.errors import CheckpointError, ConfigError, OutputError, SideInfoError
+from wiass.separator import FORMAT_VERSION, build_model, load_separator, save_separator
 from wiass.training import (
     BF16_PROBE_ENV,
     PRECISIONS,
@@ -31,7 +31,6 @@ from wiass.training import (
     TrainOptions,
     _trainer,
     bf16_support,
-    build_model,
     prepare_config,
     resolve_precision,
     train,

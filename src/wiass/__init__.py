@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = ["WiassError", "__version__", "load_separator", "separate"]
 
-_LAZY = {"separate": "wiass.separate", "load_separator": "wiass.checkpoint"}
+_LAZY = {"separate": "wiass.inference.api", "load_separator": "wiass.separator"}
 
 
 def __getattr__(name: str) -> Any:

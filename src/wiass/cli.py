@@ -426,7 +426,13 @@ def separate_command(
     _sleeping_openmp_threads()
     import torch
 
-    from wiass.separate import locked_outputs, plan_threads, prepare_jobs, run_job, summary_lines
+    from wiass.inference.jobs import (
+        locked_outputs,
+        plan_threads,
+        prepare_jobs,
+        run_job,
+        summary_lines,
+    )
 
     workers, torch_threads = plan_threads(threads, device)
     torch.set_num_threads(torch_threads)
@@ -462,7 +468,7 @@ def models_command(names: tuple[str, ...]) -> None:
     For each: its side-information kind, the rates it was trained on (frames per step, from
     its stored config), its training data and command, and its size.
     """
-    from wiass.checkpoint import shipped_model_lines
+    from wiass.separator import shipped_model_lines
 
     for line in shipped_model_lines(list(names) or None):
         click.echo(line)

@@ -23,13 +23,13 @@ from tqdm import tqdm
 
 from wiass import __version__
 from wiass.audio import write_audio
-from wiass.checkpoint import Separator, load_separator, shipped_model_path
 from wiass.data.synthetic import generate_song
 from wiass.errors import ConfigError, OutputError
 from wiass.experiment import track_side_info
 from wiass.files import atomic_path, check_writable_folder, write_json
+from wiass.inference import separate
 from wiass.metrics import aggregate, evaluate_track
-from wiass.separate import separate
+from wiass.separator import Separator, load_separator, shipped_model_path
 from wiass.sideinfo import SideInfo
 
 

@@ -50,12 +50,12 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from wiass.checkpoint import Separator, load_separator
 from wiass.config import Config, load_config
 from wiass.data.tracks import Track, open_source
 from wiass.errors import ConfigError, DataError
 from wiass.files import atomic_path, write_json, write_text
 from wiass.metrics import aggregate, evaluate_track, pes_eps
+from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo, generate
 from wiass.transforms import STFTConfig, istft, stft
 
@@ -150,7 +150,7 @@ def alignment_scores(
 def track_side_info(separator: Separator, vocals: np.ndarray, index: int) -> SideInfo | None:
     """Side information of the separator's kind for the ``index``-th test track, generated from
     its true ``vocals (C, T)`` at the model's rate (None for BL1; BL2's random side information is
-    drawn per chunk by :func:`wiass.separate.separate`).
+    drawn per chunk by :func:`wiass.inference.separate`).
 
     The draw is seeded by ``index`` alone, and the frames per step of the coarse kinds cycle
     through ``side_info.rate_range`` with the index, so the test tracks cover every rate evenly.
@@ -200,7 +200,7 @@ def score_system(
 ) -> tuple[dict[str, float], np.ndarray | None, SideInfo | None]:
     """Separate the ``index``-th test track (at the model's rate) and score it; returns the
     scores, the attention ``(N, M)`` (None for BL1) and the side information."""
-    from wiass.separate import separate
+    from wiass.inference import separate
 
     side_info = track_side_info(separator, track.stems["vocals"], index)
     result = separate(

@@ -44,14 +44,13 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.nn import functional
 from torch.utils.data import DataLoader
 
-from wiass.checkpoint import load_separator, save_separator, separator_payload
 from wiass.config import Config, check_values, load_config
 from wiass.data.dataset import SeparationDataset, batch_magnitudes, collate
 from wiass.data.tracks import TrackSource, open_source
 from wiass.errors import CheckpointError, ConfigError, OutputError
 from wiass.files import write_text
-from wiass.model import InformedSeparator
-from wiass.sideinfo import check_params, get_kind, kind_dim
+from wiass.separator import build_model, load_separator, save_separator, separator_payload
+from wiass.sideinfo import check_params, get_kind
 from wiass.transforms import magnitude
 
 LOSSES = {"l1": functional.l1_loss, "mse": functional.mse_loss}
@@ -185,12 +184,6 @@ def _check_excerpt(config: Config, longest: float, description: str) -> None:
             f"data.excerpt_seconds: {seconds:g} s is longer than every training track of "
             f"{description} (the longest lasts {longest:.1f} s)"
         )
-
-
-def build_model(config: Config) -> InformedSeparator:
-    """The separator that ``config`` describes (BL1 when the side-information kind is ``none``)."""
-    side_dim = kind_dim(config.side_info.kind, config.side_info)
-    return InformedSeparator(config.audio.stft.n_bins, side_dim, config.model)
 
 
 class SeparatorModule(L.LightningModule):

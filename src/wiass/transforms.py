@@ -1,4 +1,4 @@
-"""Time-frequency transforms in torch: STFT, inverse STFT, magnitudes and masks.
+"""Time-frequency transforms in torch: STFT, inverse STFT and magnitudes.
 
 Spectrogram layout for the model is ``(..., frames, freq)`` (N, F in the paper); complex STFTs
 returned here use the same layout. Waveforms are ``(..., samples)``.
@@ -66,15 +66,3 @@ def istft(spec: torch.Tensor, config: STFTConfig, length: int) -> torch.Tensor:
 def magnitude(audio: torch.Tensor | np.ndarray, config: STFTConfig) -> torch.Tensor:
     """Magnitude spectrogram ``(..., frames, freq)`` of ``audio (..., samples)``."""
     return stft(audio, config).abs()
-
-
-def apply_mask(mix_spec: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Multiply a complex mixture STFT by a real mask that broadcasts over its leading axes."""
-    return mix_spec * mask.to(mix_spec.real.dtype)
-
-
-def ratio_mask(
-    target_mag: torch.Tensor, mix_mag: torch.Tensor, power: float = 1.0, eps: float = 1e-8
-) -> torch.Tensor:
-    """Soft mask ``target^p / mixture^p`` clipped to [0, 1]."""
-    return (target_mag.pow(power) / (mix_mag.pow(power) + eps)).clamp(0.0, 1.0)

@@ -1,0 +1,157 @@
+"""The public ``separate()``: an in-memory mixture of any rate and channel count in, a
+:class:`SeparationResult` out (``wiass.separate``).
+
+A thin wrapper, as Open-Unmix's ``predict.separate``: it checks the audio and the side
+information (:mod:`wiass.inference.inputs`), runs the separator chunk by chunk
+(:class:`~wiass.inference.runner.ChunkRunner`) through the streaming resampler and crossfade
+(:func:`~wiass.inference.stream.stream_separation`), and returns vocals, accompaniment and the
+attention over the whole file (:class:`~wiass.inference.attention.AttentionMap`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from wiass.audio import check_audio
+from wiass.errors import AudioError
+from wiass.inference.attention import MAX_ALIGNMENT_VALUES
+from wiass.inference.chunks import BATCH_CHUNKS, DEFAULT_OVERLAP_SECONDS, resampled_length
+from wiass.inference.inputs import (
+    SideInfoInput,
+    check_device,
+    check_length,
+    model_frames,
+    side_info_for,
+)
+from wiass.inference.runner import ChunkRunner
+from wiass.inference.stream import array_blocks, progress_bar, stream_separation
+from wiass.separator import Separator, load_separator
+from wiass.sideinfo import SideInfo
+
+
+@dataclass
+class SeparationResult:
+    """What :func:`separate` returns; also readable as ``result["vocals"]`` and so on.
+
+    ``vocals`` and ``accompaniment``: ``(C, T)`` float32 at ``sample_rate`` (they sum to the
+    mixture). ``attention``: ``(frames, M)`` float32 over the global side-information steps,
+    frames pooled by ``frame_pool`` and ``frame_seconds`` apart (None for BL1/BL2).
+    ``side_info``: the validated whole-file side information (None for BL1/BL2).
+    """
+
+    vocals: np.ndarray
+    accompaniment: np.ndarray
+    attention: np.ndarray | None
+    side_info: SideInfo | None
+    sample_rate: int
+    frame_seconds: float
+    frame_pool: int
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.keys():
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def keys(self) -> list[str]:
+        """The field names (so that ``dict(result)`` works)."""
+        return [field.name for field in dataclasses.fields(self)]
+
+
+def frame_seconds(separator: Separator, pool: int) -> float:
+    """Seconds between the rows of an attention map pooled by ``pool`` frames."""
+    audio = separator.config.audio
+    return pool * audio.hop / audio.sample_rate
+
+
+def as_separator(
+    separator: Separator | str | os.PathLike[str], device: torch.device | None
+) -> Separator:
+    """``separator`` moved to ``device`` (None: where it is), or the checkpoint or shipped
+    model it names loaded onto ``device`` (None: the CPU)."""
+    if isinstance(separator, Separator):
+        return separator if device is None else separator.to(device)
+    return load_separator(separator, device or "cpu")
+
+
+def check_sample_rate(sample_rate: object) -> int:
+    """``sample_rate`` as an int; AudioError unless it is a positive integer."""
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, (int, np.integer))
+        or sample_rate <= 0
+    ):
+        raise AudioError(f"audio: sample rate must be a positive integer, got {sample_rate!r}")
+    return int(sample_rate)
+
+
+def separate(
+    audio: np.ndarray,
+    sample_rate: int,
+    separator: Separator | str | os.PathLike[str],
+    side_info: SideInfoInput = None,
+    *,
+    wiener: bool = False,
+    device: str | torch.device | None = None,
+    chunk_seconds: float | None = None,
+    overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
+    batch_chunks: int = BATCH_CHUNKS,
+    workers: int = 1,
+    max_attention_values: int = MAX_ALIGNMENT_VALUES,
+    progress: bool = False,
+) -> SeparationResult:
+    """Separate an in-memory mixture into vocals and accompaniment.
+
+    ``audio``: ``(channels, samples)`` or ``(samples,)`` float at ``sample_rate`` Hz (any rate).
+    ``separator``: a :class:`~wiass.separator.Separator`, a checkpoint path or a shipped
+    model's name. ``side_info``: whole-file side information for informed models (see
+    :func:`wiass.inference.inputs.side_info_for`; its steps are taken to cover the file
+    uniformly unless it carries its alignment or rate). ``wiener``: multichannel Wiener
+    filtering instead of plain masking. ``device``: None keeps the separator's device.
+    ``chunk_seconds``: None = twice the training excerpt, ``math.inf`` = one chunk.
+    ``batch_chunks``: chunks per model call; ``workers``: model calls at once (threads; this
+    function leaves torch's thread count alone). The separator is put in eval mode.
+    """
+    mixture = check_audio(audio, "audio", allow_silent=False)
+    rate = check_sample_rate(sample_rate)
+    separator = as_separator(separator, check_device(device))
+    channels, n_samples = mixture.shape
+    check_length(n_samples, rate, separator, "audio")
+    side = side_info_for(separator, side_info, model_frames(n_samples, rate, separator))
+    runner = ChunkRunner(
+        separator,
+        side,
+        resampled_length(n_samples, rate, separator.sample_rate),
+        wiener=wiener,
+        chunk_seconds=chunk_seconds,
+        overlap_seconds=overlap_seconds,
+        batch_chunks=batch_chunks,
+        max_attention_values=max_attention_values,
+    )
+    vocals = np.empty_like(mixture)
+    position = 0
+    with progress_bar(len(runner.chunks), "separating", progress) as bar:
+        blocks = array_blocks(mixture)
+        for block, _ in stream_separation(
+            blocks, n_samples, rate, channels, runner, bar, "audio", workers
+        ):
+            vocals[:, position : position + block.shape[1]] = block
+            position += block.shape[1]
+    pool = 1 if runner.attention is None else runner.attention.pool
+    return SeparationResult(
+        vocals=vocals,
+        accompaniment=mixture - vocals,
+        attention=None if runner.attention is None else runner.attention.result(),
+        side_info=side,
+        sample_rate=rate,
+        frame_seconds=frame_seconds(separator, pool),
+        frame_pool=pool,
+    )
+
+
+__all__ = ["SeparationResult", "as_separator", "check_sample_rate", "frame_seconds", "separate"]
