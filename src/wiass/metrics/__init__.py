@@ -39,8 +39,13 @@ those per-track values (see :func:`aggregate`).
 
 from __future__ import annotations
 
-from wiass.metrics.bsseval import BSS_METRICS, FILTERS_LEN, BssEvalScores, bss_eval_v4
-from wiass.metrics.gram import IllConditionedWarning
+from wiass.metrics.bsseval import (
+    BSS_METRICS,
+    FILTERS_LEN,
+    BssEvalScores,
+    IllConditionedWarning,
+    bss_eval_v4,
+)
 from wiass.metrics.silence import (
     ENERGY_FLOOR,
     SILENCE_METRICS,

@@ -1,19 +1,12 @@
-"""The least-squares systems of BSSEval v4: block-Toeplitz Gram matrices, their solution and
-their conditioning."""
+"""The least-squares systems of BSSEval v4: block-Toeplitz Gram matrices and their solution."""
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
 _GRAM_EPS = np.finfo(float).eps
 _CONDITIONING_LIMIT = 1e-12
 """Below this (see :func:`_solve_block_toeplitz`) the Gram matrix counts as singular."""
-
-
-class IllConditionedWarning(RuntimeWarning):
-    """The references' Gram matrix is numerically singular: BSSEval scores are unreliable."""
 
 
 def _solve_block_toeplitz(lags: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, float]:
@@ -80,31 +73,35 @@ def _dense_gram(lags: np.ndarray) -> np.ndarray:
     return both[index].transpose(0, 2, 1, 3).reshape(length * n, length * n)
 
 
-def _solve_gram(lags: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Least-squares filters: solve ``(G + eps I) c = d`` for block-Toeplitz Gram matrices ``G``.
-
-    ``lags (..., L, n, n)`` and ``rhs (..., L, n, m)`` as in :func:`_solve_block_toeplitz`
-    (``eps`` is museval's). Where ``G`` is numerically singular, warn with
-    :class:`IllConditionedWarning` and take museval's route on the dense matrix (LU, then least
-    squares), whose result is as arbitrary there as museval's.
-    """
-    lags = lags.copy()
-    lags[..., 0, :, :] += _GRAM_EPS * np.eye(lags.shape[-1])
+def _levinson_or_none(lags: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
+    """:func:`_solve_block_toeplitz`'s solution, or None where the system is singular."""
     with np.errstate(all="ignore"):
         try:
             solution, conditioning = _solve_block_toeplitz(lags, rhs)
-            if conditioning > _CONDITIONING_LIMIT and np.all(np.isfinite(solution)):
-                return solution
         except np.linalg.LinAlgError:
-            pass
-    warnings.warn(
-        "BSSEval: the delayed references are numerically linearly dependent (a reference "
-        "without energy in some frequency band, e.g. synthetic audio without a noise floor, or "
-        "duplicated references); the distortion filters are not determined and the scores are "
-        "dominated by rounding errors (museval's as well)",
-        IllConditionedWarning,
-        stacklevel=4,
-    )
+            return None
+    if conditioning > _CONDITIONING_LIMIT and np.all(np.isfinite(solution)):
+        return solution
+    return None
+
+
+def _solve_gram(lags: np.ndarray, rhs: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, bool]:
+    """Least-squares filters: solve ``(G + eps I + floor D) c = d`` for block-Toeplitz Gram
+    matrices ``G`` (``D``: the diagonal of ``G``).
+
+    ``lags (..., L, n, n)`` and ``rhs (..., L, n, m)`` as in :func:`_solve_block_toeplitz`
+    (``eps`` is museval's); ``floor`` > 0 gives the filters as if every reference had an
+    independent white noise floor ``floor`` times its power. Returns ``(c, singular)``: where
+    ``G`` is numerically singular, ``c`` comes from museval's route on the dense matrix (LU,
+    then least squares), whose result is as arbitrary there as museval's.
+    """
+    lags = lags.copy()
+    diagonal = np.diagonal(lags[..., 0, :, :], axis1=-2, axis2=-1)
+    lags[..., 0, :, :] += _GRAM_EPS * np.eye(lags.shape[-1])
+    lags[..., 0, :, :] += floor * diagonal[..., None, :] * np.eye(lags.shape[-1])
+    solution = _levinson_or_none(lags, rhs)
+    if solution is not None:
+        return solution, False
     flat_lags = lags.reshape(-1, *lags.shape[-3:])
     flat_rhs = rhs.reshape(-1, *rhs.shape[-3:])
     out = np.empty(flat_rhs.shape)
@@ -115,4 +112,4 @@ def _solve_gram(lags: np.ndarray, rhs: np.ndarray) -> np.ndarray:
             out[index] = np.linalg.solve(gram, column).reshape(one_rhs.shape)
         except np.linalg.LinAlgError:
             out[index] = np.linalg.lstsq(gram, column, rcond=None)[0].reshape(one_rhs.shape)
-    return out.reshape(rhs.shape)
+    return out.reshape(rhs.shape), True
