@@ -201,6 +201,18 @@ def test_bss_eval_v4_does_not_warn_on_ordinary_signals_of_very_different_levels(
     assert np.isfinite(scores.sdr).any()
 
 
+def test_bss_eval_v4_does_not_warn_on_the_mixture_as_estimate():
+    """The mixture as every estimate: SAR is rounding noise (~150 dB), which a -100 dB floor
+    moves by itself; that says nothing about the conditioning."""
+    rng = np.random.default_rng(20)
+    refs = rng.standard_normal((2, SR, 2))
+    mixture = refs.sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = bss_eval_v4(refs, np.stack([mixture, mixture]), SR // 2, SR // 2)
+    assert np.all(scores.sar > 100)
+
+
 def test_bss_eval_v4_matches_museval_with_a_very_quiet_source():
     rng = np.random.default_rng(18)
     refs = rng.standard_normal((3, SR, 2))

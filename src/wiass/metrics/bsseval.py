@@ -7,8 +7,9 @@ signals hide and the frames (cut out with a rectangular window) do not. :func:`b
 therefore also solves for the filters as if every reference had an independent white noise
 floor :data:`FLOOR_DB` (-100 dB) below its power, far below any recording's, scores every frame
 with both and warns with :class:`IllConditionedWarning` when a per-source median (over frames)
-of ISR, SIR or SAR moves by more than :data:`SENSITIVITY_DB` (0.01 dB), or when the Gram matrix
-is numerically singular. Measured (two broadband stereo sources of 6 s, the second 3 dB
+of ISR, SIR or SAR moves by more than :data:`SENSITIVITY_DB` (0.01 dB; frames whose values
+reach 60 dB, which the floor itself moves, are left out), or when the Gram matrix is
+numerically singular. Measured (two broadband stereo sources of 6 s, the second 3 dB
 quieter; estimate = source + 10 % of the other + white noise 40 dB below the references; 1 s
 frames; "move": the largest move of a median, scores of the first source):
 
@@ -50,6 +51,9 @@ FLOOR_DB = -100.0
 
 SENSITIVITY_DB = 0.01
 """Largest move of a median ISR/SIR/SAR under that noise floor that counts as well-conditioned."""
+
+_CHECKED_BELOW_DB = -FLOOR_DB - 40.0
+"""Values whose magnitude reaches this (60 dB) are left out of the check."""
 
 _BLOCK_BYTES = 48 * 2**20
 """Rough size of the largest temporary spectra held at once (the work is done in chunks)."""
@@ -273,13 +277,19 @@ def _warn_ill_conditioned(reason: str) -> None:
 
 
 def _largest_move(scores: np.ndarray, floored: np.ndarray) -> tuple[str, float]:
-    """The metric among ISR, SIR, SAR whose per-source median over finite frames moves most
-    between ``scores`` and ``floored`` (both ``(4, sources, frames)``), and by how much."""
+    """The metric among ISR, SIR, SAR whose per-source median moves most between ``scores``
+    and ``floored`` (both ``(4, sources, frames)``), and by how much.
+
+    The medians are taken over the frames where both values are finite and below
+    :data:`_CHECKED_BELOW_DB`: a ratio of ``x`` dB moves by about ``10^((x - 100) / 10)`` dB
+    under the floor itself (the 155 dB SAR of an estimate that sums the references exactly
+    moves by several dB), which says nothing about the conditioning.
+    """
     worst, name = 0.0, BSS_METRICS[1]
     for index in range(1, len(BSS_METRICS)):
         for source in range(scores.shape[1]):
             a, b = scores[index, source], floored[index, source]
-            both = np.isfinite(a) & np.isfinite(b)
+            both = (np.abs(a) < _CHECKED_BELOW_DB) & (np.abs(b) < _CHECKED_BELOW_DB)
             if both.any():
                 move = abs(float(np.median(a[both])) - float(np.median(b[both])))
                 if move > worst:
