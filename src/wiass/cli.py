@@ -72,7 +72,8 @@ def _sleeping_openmp_threads() -> None:
     type=click.Path(),
     default=None,
     help="Output folder: tracks/<track>.json (framewise scores and per-track summary), "
-    "summary.json and scores.csv. Default: ESTIMATES/scores (skipped as a track).",
+    "museval/test/<track>.json (museval's format), summary.json and scores.csv. "
+    "Default: ESTIMATES/scores (skipped as a track).",
 )
 @click.option(
     "--win",
@@ -118,6 +119,7 @@ def evaluate_command(
         win_seconds=win,
         hop_seconds=hop,
         exclude=(out,),
+        out=out,
     )
     ev.write_results(out, evaluation)
     click.echo(ev.format_table(evaluation))

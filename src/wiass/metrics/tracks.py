@@ -78,12 +78,14 @@ class TargetScores:
 
 @dataclass
 class TrackScores:
-    """Scores of every target of one track; ``win`` and ``hop`` are in samples."""
+    """Scores of every target of one track; ``win`` and ``hop`` are in samples, ``channels``
+    is the channel count the track was scored with (0: not given)."""
 
     targets: dict[str, TargetScores]
     sample_rate: int
     win: int
     hop: int
+    channels: int = 0
 
     def summary(self) -> dict[str, dict[str, float]]:
         """``{target: TargetScores.summary()}``; the input of :func:`aggregate`."""
@@ -93,6 +95,7 @@ class TrackScores:
         """Framewise values and framing as a JSON-ready dict."""
         return {
             "sample_rate": self.sample_rate,
+            "channels": self.channels,
             "win": self.win,
             "hop": self.hop,
             "targets": {name: scores.to_dict() for name, scores in self.targets.items()},
@@ -246,4 +249,4 @@ def evaluate_track(
             pes_frames=silent.pes_frames,
             eps_frames=silent.eps_frames,
         )
-    return TrackScores(targets=targets, sample_rate=int(sample_rate), win=win, hop=hop)
+    return TrackScores(targets, int(sample_rate), win, hop, channels=int(first.shape[0]))
