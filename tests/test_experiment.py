@@ -13,15 +13,13 @@ import soundfile as sf
 import yaml
 from helpers import write_dataset, write_track
 
-from wiass.config import AudioConfig, Config
+from wiass.config import AudioConfig
 from wiass.data.tracks import Track
 from wiass.errors import ConfigError
 from wiass.experiment import (
-    ExperimentOptions,
     alignment_scores,
     native_stft,
     oracle_vocals,
-    run_experiment,
     select_systems,
     track_side_info,
     true_steps,
@@ -287,12 +285,13 @@ def test_experiment_scores_44k_stereo_tracks_as_museval_does(tmp_path):
     tracks = ["test 0", "test 1"]
     for i, name in enumerate(tracks):
         write_track(data / "test" / name, seconds=3.0, seed=100 + i, sample_rate=44100)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
     out = tmp_path / "exp"
-    options = ExperimentOptions(
-        out=out, config=Config.from_dict(TINY), data=data, systems=select_systems("BL1"),
-        progress=False, keep_estimates=True,
-    )  # fmt: skip
-    run_experiment(options)
+    command = [sys.executable, "-m", "wiass", "experiment", "--data", str(data), "--config"]
+    command += [str(config), "--out", str(out), "--systems", "BL1", "--keep-estimates"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
     # Mix: the estimates sum the references up to float32 rounding, so its SAR and ISR
     # (~150 dB) are rounding noise that no two implementations share

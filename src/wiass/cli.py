@@ -381,8 +381,19 @@ def demo_command(out: str, train: bool, songs: int, seconds: float, force: bool)
     "--systems",
     help="Comma-separated subset of BL1,BL2,A1,A2,A3.1,A3.2,M1,M2 (default: all).",
 )
+@click.option(
+    "--keep-estimates",
+    is_flag=True,
+    help="Also write every estimate scored (OUT/estimates/<system>-seed<k>/<track>/"
+    "vocals.wav, accompaniment.wav at the track's rate and channels), e.g. for museval.",
+)
 def experiment_command(
-    data: str | None, config_path: str | None, out: str, seeds: int, systems: str | None
+    data: str | None,
+    config_path: str | None,
+    out: str,
+    seeds: int,
+    systems: str | None,
+    keep_estimates: bool,
 ) -> None:
     """Table 1: train and evaluate every side-information kind, with oracle rows; resumable."""
     from pathlib import Path
@@ -395,6 +406,7 @@ def experiment_command(
         data=Path(data) if data else None,
         seeds=seeds,
         systems=ex.select_systems(systems),
+        keep_estimates=keep_estimates,
     )
     paths = ex.run_experiment(options)
     click.echo(Path(paths["table1.md"]).read_text(encoding="utf-8"))
