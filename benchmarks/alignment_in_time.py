@@ -73,7 +73,7 @@ def measure(
         for folder in tqdm(seed_folders, desc=system, unit="seed"):
             separator = load_separator(folder / "separator.pt")
             frame_ms = 1000 * separator.config.audio.hop / separator.config.audio.sample_rate
-            tracks = tracks or test_tracks(data, separator.config)
+            tracks = tracks or list(test_tracks(data, separator.sample_rate))
             for index, track in enumerate(tracks):
                 accuracy, errors, rate = track_errors(separator, track, index, chunk_seconds)
                 within = float((errors <= FRAME_TOLERANCE).mean()) if errors.size else 0.0

@@ -1,6 +1,7 @@
 """Benchmark of wiass.metrics against museval (BSSEval v4) and against a per-frame loop (PES/EPS).
 
-    .venv/bin/python benchmarks/bench_metrics.py [--seconds 60] [--out benchmarks/bench_metrics.md]
+    .venv/bin/python benchmarks/bench_metrics.py [--seconds 60] [--musdb-seconds 240]
+        [--museval-seconds 60] [--out benchmarks/bench_metrics.md]
 
 A generated 44.1 kHz stereo track with 4 sources (coloured noise with envelopes, silent
 stretches, references quantised to 16 bit like audio read from a PCM file; estimates are
@@ -13,6 +14,12 @@ filtered references with leakage, noise and one silent stretch):
    pattern).
 2. ``wiass.metrics.pes_eps`` (vectorised) against the straightforward per-frame Python loop,
    per source, for 1 s frames with a 1 s hop (60 frames) and with a 10 ms hop (5901 frames).
+3. A MUSDB18-sized track: ``--musdb-seconds`` (4 minutes) of 44.1 kHz stereo, 2 sources
+   (vocals with silent stretches, accompaniment), scored the way ``wiass experiment`` and
+   ``wiass evaluate`` score a track: ``wiass.metrics.evaluate_track`` (BSSEval v4 with its
+   conditioning check, PES, EPS) in a fresh child process; goal < 15 s. museval runs on the
+   first ``--museval-seconds`` only (it takes minutes on the whole track on this machine), and
+   so does wiass a second time, for a like-for-like ratio and the largest difference.
 
 The table is printed and written (atomically) to ``--out``.
 """
@@ -38,7 +45,30 @@ N_SOURCES = 4
 CHANNELS = 2
 WIN = HOP = SAMPLE_RATE
 FAST_HOP = SAMPLE_RATE // 100
-GOALS = {"speedup": 10.0, "max_diff_db": 0.01, "pes_eps_speedup": 100.0}
+GOALS = {"speedup": 10.0, "max_diff_db": 0.01, "pes_eps_speedup": 100.0, "musdb_seconds": 15.0}
+
+
+def make_musdb_track(seconds: float, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Vocals and accompaniment ``(2, samples, 2)`` float32 (museval layout): the vocals band-
+    passed noise with a syllable-rate envelope and silent stretches (intro, two breaks), the
+    accompaniment broadband noise with a beat; 16-bit references; estimates = filtered
+    references + 15 % of the other source + noise, with one silent stretch."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    b, a = scipy.signal.butter(2, [200 / 22050, 8000 / 22050], btype="band")
+    vocals = scipy.signal.lfilter(b, a, rng.standard_normal((n, CHANNELS)), axis=0)
+    vocals *= (0.6 + 0.4 * np.sin(2 * np.pi * 4.0 * t))[:, None]
+    beat = 0.5 + 0.5 * (np.sin(2 * np.pi * 2.0 * t) > 0.6)
+    accompaniment = rng.standard_normal((n, CHANNELS)) * beat[:, None]
+    refs = 0.1 * np.stack([vocals, 0.7 * accompaniment])
+    for start, stop in ((0.0, 6.0), (0.4 * seconds, 0.4 * seconds + 6.5), (seconds - 9.0, seconds)):
+        refs[0, int(start * SAMPLE_RATE) : int(stop * SAMPLE_RATE)] = 0.0
+    refs = np.round(refs * 32767) / 32767
+    smeared = scipy.signal.lfilter([0.8, 0.3, -0.1], [1.0], refs, axis=1)
+    ests = smeared + 0.15 * refs[::-1] + 0.003 * rng.standard_normal(refs.shape)
+    ests[0, int(0.7 * seconds * SAMPLE_RATE) : int((0.7 * seconds + 2.2) * SAMPLE_RATE)] = 0.0
+    return refs.astype(np.float32), ests.astype(np.float32)
 
 
 def make_track(seconds: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -79,6 +109,30 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _track_call(refs: np.ndarray, ests: np.ndarray):
+    """``wiass.metrics.evaluate_track`` of 2 sources, results as ``(4, sources, frames)``; the
+    number of conditioning warnings is printed."""
+    import warnings
+
+    from wiass.metrics import evaluate_track
+
+    names = ("vocals", "accompaniment")
+
+    def call():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scores = evaluate_track(
+                {n: refs[j].T for j, n in enumerate(names)},
+                {n: ests[j].T for j, n in enumerate(names)},
+                SAMPLE_RATE,
+            )
+        print(json.dumps({"warnings": len(caught)}))
+        targets = [scores.targets[n] for n in names]
+        return [[getattr(t, m) for t in targets] for m in ("sdr", "isr", "sir", "sar")]
+
+    return call
+
+
 def run_child(method: str, data: Path) -> None:
     """Child process: load the track, run one implementation once, report time and memory."""
     refs = np.load(data / "refs.npy")
@@ -88,6 +142,8 @@ def run_child(method: str, data: Path) -> None:
 
         def call():
             return museval.evaluate(refs, ests, win=WIN, hop=HOP, mode="v4")
+    elif method == "wiass-track":
+        call = _track_call(refs, ests)
     else:
         from wiass.metrics import bss_eval_v4
 
@@ -108,7 +164,63 @@ def _spawn(method: str, data: Path) -> dict[str, float]:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{method} child failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result = {}
+    for line in done.stdout.strip().splitlines():
+        if line.startswith("{"):
+            result.update(json.loads(line))
+    return result
+
+
+def bench_musdb(seconds: float, museval_seconds: float) -> dict:
+    """Section 3: wiass on the whole MUSDB18-sized track, museval and wiass on its start."""
+    refs, ests = make_musdb_track(seconds)
+    n_short = int(museval_seconds * SAMPLE_RATE)
+    out: dict = {"seconds": seconds, "museval_seconds": museval_seconds}
+    with tempfile.TemporaryDirectory(prefix="bench_metrics.") as tmp:
+        data = Path(tmp)
+        np.save(data / "refs.npy", refs)
+        np.save(data / "ests.npy", ests)
+        out["wiass_full"] = _spawn("wiass-track", data)
+        np.save(data / "refs.npy", refs[:, :n_short])
+        np.save(data / "ests.npy", ests[:, :n_short])
+        out["wiass_short"] = _spawn("wiass-track", data)
+        (data / "wiass.npy").write_bytes((data / "wiass-track.npy").read_bytes())
+        out["museval_short"] = _spawn("museval", data)
+        out["compare"] = compare(data)
+    return out
+
+
+def musdb_report(result: dict) -> list[str]:
+    """The lines of section 3."""
+    full, short, mus = result["wiass_full"], result["wiass_short"], result["museval_short"]
+    met = full["seconds"] < GOALS["musdb_seconds"]
+    cmp = result["compare"]
+    return [
+        "## A MUSDB18-sized track: wiass.metrics.evaluate_track (BSSEval v4 + PES/EPS)",
+        "",
+        f"{result['seconds']:g} s of 44.1 kHz stereo, 2 sources (vocals with silent "
+        "stretches, accompaniment), 16-bit references, 1 s frames; scored as `wiass "
+        "experiment` and `wiass evaluate` score a track (BSSEval with its conditioning check, "
+        "PES, EPS). Each run once in a fresh child process.",
+        "",
+        "| run | audio (s) | wall time (s) | peak RSS added (MiB) | goal | met |",
+        "| --- | ---: | ---: | ---: | --- | --- |",
+        f"| wiass, whole track | {result['seconds']:g} | {full['seconds']:.2f} | "
+        f"{full['peak_mib'] - full['baseline_mib']:.0f} | < {GOALS['musdb_seconds']:g} s | "
+        f"{_check(met)} |",
+        f"| wiass, first {result['museval_seconds']:g} s | {result['museval_seconds']:g} | "
+        f"{short['seconds']:.2f} | {short['peak_mib'] - short['baseline_mib']:.0f} | | |",
+        f"| museval, first {result['museval_seconds']:g} s | {result['museval_seconds']:g} | "
+        f"{mus['seconds']:.2f} | {mus['peak_mib'] - mus['baseline_mib']:.0f} | | |",
+        "",
+        f"On the same {result['museval_seconds']:g} s excerpt museval takes "
+        f"{mus['seconds'] / short['seconds']:.1f}x as long as wiass; largest difference "
+        f"{cmp['max_diff_db']:.1e} dB, same NaN frames: {_check(cmp['same_nan_pattern'])}. "
+        "museval did not run on the whole track, to keep the run short on this shared machine. "
+        f"Conditioning warnings: {full['warnings']} (whole track), "
+        f"{short['warnings']} (excerpt).",
+        "",
+    ]
 
 
 def pes_eps_loop(ref: np.ndarray, est: np.ndarray, win: int, hop: int) -> tuple[np.ndarray, ...]:
@@ -265,8 +377,12 @@ def report(seconds: float, bss: dict, runs: dict, pes: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--musdb-seconds", type=float, default=240.0)
+    parser.add_argument("--museval-seconds", type=float, default=60.0)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".md"))
-    parser.add_argument("--child", choices=["museval", "wiass"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["museval", "wiass", "wiass-track"], help=argparse.SUPPRESS
+    )
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -285,9 +401,10 @@ def main() -> None:
         bench_pes_eps(refs, ests, HOP, loop_repeats=5),
         bench_pes_eps(refs, ests, FAST_HOP, loop_repeats=1),
     ]
-    text = report(args.seconds, bss, runs, pes)
+    musdb = bench_musdb(args.musdb_seconds, args.museval_seconds)
+    text = report(args.seconds, bss, runs, pes) + "\n" + "\n".join(musdb_report(musdb))
     print(text)
-    print(json.dumps({"bss": bss, "runs": runs, "pes_eps": pes}, indent=1))
+    print(json.dumps({"bss": bss, "runs": runs, "pes_eps": pes, "musdb": musdb}, indent=1))
 
     from wiass.files import write_text
 

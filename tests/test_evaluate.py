@@ -13,7 +13,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from wiass import metrics
-from wiass.audio import read_audio, write_audio
+from wiass.audio import read_audio, resample, write_audio
 from wiass.cli import main
 from wiass.errors import AudioError, DataError, MetricsError
 from wiass.evaluate import (
@@ -202,6 +202,8 @@ def test_cli_writes_json_and_csv(folders):
     assert {p.relative_to(out).as_posix() for p in _files(out)} == {
         f"tracks/{TRACKS[0]}.json",
         f"tracks/{TRACKS[1]}.json",
+        f"museval/test/{TRACKS[0]}.json",
+        f"museval/test/{TRACKS[1]}.json",
         "summary.json",
         "scores.csv",
     }
@@ -356,3 +358,101 @@ def test_cli_bad_out_and_frame_options(folders, tmp_path):
         assert result.output.startswith("wiass: error: ") and needle in result.output
         assert len(result.output.strip().splitlines()) == 1
     assert not (ests / "scores").exists()
+
+
+# ---------------------------------------------------------------------------- museval, marks
+
+
+def _museval():
+    """museval, or a skip that says why it cannot be imported (stempeg, imported by musdb,
+    imported by museval, raises RuntimeError without ffmpeg)."""
+    try:
+        import museval
+    except (ImportError, RuntimeError) as exc:
+        pytest.skip(f"museval unusable: {exc}")
+    return museval
+
+
+def test_museval_reads_the_museval_json_with_the_same_medians(folders):
+    museval = _museval()
+    import jsonschema
+
+    refs, ests = folders
+    assert _run("--references", str(refs), "--estimates", str(ests)).exit_code == 0
+    out = ests / "scores"
+    schema = json.loads((Path(museval.__file__).parent / "musdb.schema.json").read_text())
+    for track in TRACKS:
+        jsonschema.validate(
+            json.loads((out / "museval" / "test" / f"{track}.json").read_text()), schema
+        )
+    store = museval.EvalStore()
+    store.add_eval_dir(out / "museval")
+    medians = store.agg_frames_scores()
+    with open(out / "scores.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 4
+    for row in rows:
+        for metric in ("SDR", "SIR", "SAR", "ISR"):
+            expected = float(row[metric])
+            got = medians[(row["track"], row["target"], metric)]
+            assert got == pytest.approx(expected, abs=1e-9), (row["track"], metric)
+
+
+def test_long_track_name_fails_before_scoring(folders, monkeypatch):
+    refs, ests = folders
+    long_name = "L" * 240  # a folder name, but "<name>.json" with its temporary name is too long
+    for folder in (refs, ests):
+        (folder / TRACKS[0]).rename(folder / long_name)
+    scored = []
+    monkeypatch.setattr("wiass.evaluate.score_track", lambda *args: scored.append(args))
+    before = _files(refs) | _files(ests)
+    result = _run("--references", str(refs), "--estimates", str(ests))
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("wiass: error: ")
+    assert f"{long_name}.json" in lines[0] and "cannot be written" in lines[0]
+    assert scored == [], "scored before checking the output names"
+    assert not (ests / "scores").exists()
+    assert _files(refs) | _files(ests) == before
+
+
+def test_output_path_that_is_a_folder_fails_before_scoring(folders, tmp_path):
+    refs, ests = folders
+    out = tmp_path / "out"
+    (out / "summary.json").mkdir(parents=True)
+    result = _run("--references", str(refs), "--estimates", str(ests), "--out", str(out))
+    assert result.exit_code == 2 and "summary.json: is a folder" in result.output
+    assert not _files(out)
+
+
+def test_ill_conditioned_track_is_marked(tmp_path):
+    """One track's references are broadband noise resampled 44.1 -> 16 kHz (an empty top
+    band): that track is marked in every output, the other is not."""
+    refs, ests = _make_folders(tmp_path)
+    rng = np.random.default_rng(7)
+    track = TRACKS[1]
+    stems = {
+        name: resample(rng.standard_normal((2, 2 * 44100)).astype(np.float32), 44100, RATE)
+        for name in ("vocals", "accompaniment")
+    }
+    for name, audio in stems.items():
+        write_audio(refs / track / f"{name}.wav", audio, RATE, subtype="FLOAT")
+        noisy = audio + 0.1 * stems["accompaniment" if name == "vocals" else "vocals"]
+        noisy += 0.01 * rng.standard_normal(audio.shape)
+        write_audio(ests / track / f"{name}.wav", noisy, RATE, subtype="FLOAT")
+    result = _run("--references", str(refs), "--estimates", str(ests))
+    assert result.exit_code == 0, result.output
+    assert "ill-conditioned on 1 of 2 track(s)" in result.output and track in result.output
+    out = ests / "scores"
+    with open(out / "scores.csv", newline="") as handle:
+        marks = {(r["track"], r["target"]): r["ill_conditioned"] for r in csv.DictReader(handle)}
+    assert marks == {
+        (t, n): "yes" if t == track else "" for t in TRACKS for n in ("vocals", "accompaniment")
+    }
+    assert json.loads((out / "summary.json").read_text())["ill_conditioned_tracks"] == [track]
+    for name in TRACKS:
+        document = json.loads((out / "tracks" / f"{name}.json").read_text())
+        assert document["ill_conditioned"] is (name == track)
+        museval_doc = json.loads((out / "museval" / "test" / f"{name}.json").read_text())
+        assert museval_doc["wiass"]["ill_conditioned"] is (name == track)
+        assert museval_doc["wiass"]["sample_rate"] == RATE and museval_doc["wiass"]["channels"] == 2

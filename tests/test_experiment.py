@@ -9,22 +9,24 @@ import sys
 
 import numpy as np
 import pytest
+import soundfile as sf
 import yaml
-from helpers import write_dataset
+from helpers import write_dataset, write_track
 
+from wiass.config import AudioConfig
 from wiass.data.tracks import Track
 from wiass.errors import ConfigError
 from wiass.experiment import (
-    alignment_by_rate,
     alignment_scores,
+    native_stft,
     oracle_vocals,
-    score_estimate,
     select_systems,
-    system_row,
     track_side_info,
     true_steps,
 )
+from wiass.experiment_tables import alignment_by_rate, scoring_note, system_row, tracks_csv
 from wiass.metrics import evaluate_track
+from wiass.scoring import score_vocals, track_references
 from wiass.transforms import STFTConfig
 
 STFT = STFTConfig(n_fft=256, hop=64)
@@ -176,7 +178,7 @@ def test_tiny_experiment_writes_tables_and_resumes(tmp_path):
     )
 
 
-def test_score_estimate_gives_both_eps_variants():
+def test_score_vocals_gives_both_eps_variants():
     rng = np.random.default_rng(1)
     n = 4 * 8000
     vocals = rng.standard_normal((2, n)).astype(np.float32)
@@ -186,7 +188,7 @@ def test_score_estimate_gives_both_eps_variants():
     estimate[:, 24000:] = 0.0
     estimate[:, 8000:16000] = 0.0
     track = Track("t", 8000, mixture, {"vocals": vocals})
-    scores = score_estimate(track, estimate)
+    scores, scored = score_vocals(track, estimate)
     references = {"vocals": vocals, "accompaniment": mixture - vocals}
     estimates = {"vocals": estimate, "accompaniment": mixture - estimate}
     paper = evaluate_track(references, estimates, 8000, eps_for_silent_target=False)
@@ -196,3 +198,129 @@ def test_score_estimate_gives_both_eps_variants():
     )
     assert np.isfinite(scores["EPS_nonsilent"])
     assert scores["EPS"] < scores["EPS_nonsilent"], "the silent-target frame must count only in EPS"
+    assert (scores["sample_rate"], scores["channels"], scores["ill_conditioned"]) == (
+        8000,
+        2,
+        False,
+    )
+    assert scored.scores.targets["vocals"].sdr.shape == (4,)
+
+
+def test_references_are_the_untouched_stems():
+    rng = np.random.default_rng(2)
+    stems = {
+        name: rng.standard_normal((2, 100)).astype(np.float32)
+        for name in ("vocals", "bass", "drums")
+    }
+    mixture = 0.5 * sum(stems.values())  # a mixture that is not the stems' sum
+    references = track_references(Track("t", 8000, mixture, stems))
+    np.testing.assert_array_equal(references["vocals"], stems["vocals"])
+    np.testing.assert_allclose(
+        references["accompaniment"], stems["bass"] + stems["drums"], rtol=1e-6
+    )
+
+
+def test_native_stft_keeps_the_model_stft_durations():
+    audio = AudioConfig(sample_rate=16000, n_fft=1024, hop=256)
+    assert native_stft(audio, 16000) == STFTConfig(n_fft=1024, hop=256)
+    assert native_stft(audio, 44100) == STFTConfig(n_fft=2822, hop=706)
+    assert native_stft(audio, 8000) == STFTConfig(n_fft=512, hop=128)
+
+
+def test_tables_say_where_tracks_were_scored_and_which_are_marked():
+    def track(marked):
+        return {"SDR": 1.0, "SIR": 2.0, "SAR": 3.0, "ISR": 4.0, "PES": -50.0, "EPS": -40.0,
+                "EPS_nonsilent": -30.0, "frames": 3, "nan_frames": 0, "pes_frames": 1,
+                "eps_frames": 1, "sample_rate": 44100, "channels": 2,
+                "ill_conditioned": marked}  # fmt: skip
+
+    results = {
+        "BL1": [{"a": track(False), "b": track(True)}, {"a": track(False), "b": track(True)}],
+        "IRM1": [{"a": track(False), "b": track(True)}],
+    }
+    note = scoring_note(results, 8000)
+    assert "44100 Hz, 2 channel(s) (2 tracks); the models run at 8000 Hz" in note
+    assert "ill-conditioned on 1 of 2 test tracks: b (every system)" in note
+    rows = list(csv.DictReader(tracks_csv(results).splitlines()))
+    assert len(rows) == 6
+    assert {(r["system"], r["seed"], r["track"]) for r in rows if r["ill_conditioned"]} == {
+        ("BL1", "0", "b"),
+        ("BL1", "1", "b"),
+        ("IRM1", "0", "b"),
+    }
+    assert all(r["sample_rate"] == "44100" for r in rows)
+    clean = {"BL1": [{"a": track(False)}]}
+    assert "well-conditioned on every track" in scoring_note(clean)
+
+
+def _museval():
+    """museval, or a skip that says why it cannot be imported (stempeg, imported by musdb,
+    imported by museval, raises RuntimeError without ffmpeg)."""
+    try:
+        import museval
+    except (ImportError, RuntimeError) as exc:
+        pytest.skip(f"museval unusable: {exc}")
+    return museval
+
+
+BSS = ("SDR", "ISR", "SIR", "SAR")
+"""museval.evaluate's order."""
+
+
+def _read(path):
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    assert rate == 44100
+    return audio
+
+
+@pytest.mark.slow
+def test_experiment_scores_44k_stereo_tracks_as_museval_does(tmp_path):
+    """Real-rate data: stems at 44.1 kHz stereo (broadband), a tiny model at 8 kHz. Every
+    track is scored at 44.1 kHz, against the untouched stems, and its medians are museval's on
+    the estimate files the experiment kept."""
+    museval = _museval()
+    data = tmp_path / "data"
+    for i in range(2):
+        write_track(data / "train" / f"song {i}", seconds=3.0, seed=i, sample_rate=44100)
+    tracks = ["test 0", "test 1"]
+    for i, name in enumerate(tracks):
+        write_track(data / "test" / name, seconds=3.0, seed=100 + i, sample_rate=44100)
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    out = tmp_path / "exp"
+    command = [sys.executable, "-m", "wiass", "experiment", "--data", str(data), "--config"]
+    command += [str(config), "--out", str(out), "--systems", "BL1", "--keep-estimates"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+    # Mix: the estimates sum the references up to float32 rounding, so its SAR and ISR
+    # (~150 dB) are rounding noise that no two implementations share
+    compared = {"BL1-seed0": BSS, "IRM1": BSS, "Mix": ("SDR", "SIR")}
+    for label, metrics in compared.items():
+        stored = json.loads((out / "scores" / f"{label}.json").read_text())
+        assert sorted(stored) == tracks
+        for name in tracks:
+            row, stems = stored[name], data / "test" / name
+            assert (row["sample_rate"], row["channels"], row["frames"]) == (44100, 2, 3)
+            assert row["ill_conditioned"] is False
+            references = [
+                _read(stems / "vocals.wav"),
+                sum(_read(stems / f"{stem}.wav") for stem in ("drums", "bass", "other")),
+            ]
+            kept = out / "estimates" / label / name
+            estimates = [_read(kept / "vocals.wav"), _read(kept / "accompaniment.wav")]
+            expected = museval.evaluate(references, estimates, win=44100, hop=44100)
+            for metric in metrics:
+                values = expected[BSS.index(metric)][0]
+                assert row[metric] == pytest.approx(np.nanmedian(values), abs=0.01), metric
+
+    table = (out / "table1.md").read_text()
+    assert "44100 Hz, 2 channel(s) (2 tracks); the models run at 8000 Hz" in table
+    assert "well-conditioned on every track" in table
+    store = museval.EvalStore()
+    store.add_eval_dir(out / "museval" / "BL1-seed0")
+    medians = store.agg_frames_scores()
+    stored = json.loads((out / "scores" / "BL1-seed0.json").read_text())
+    for name in tracks:
+        for metric in ("SDR", "SIR", "SAR"):
+            assert medians[(name, "vocals", metric)] == pytest.approx(stored[name][metric])

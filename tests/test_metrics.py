@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import scipy.signal
 
+from wiass.audio import resample
 from wiass.errors import MetricsError
 from wiass.metrics import (
+    BssEvalScores,
     IllConditionedWarning,
     TargetScores,
     aggregate,
@@ -147,12 +149,46 @@ def test_bss_eval_v4_silent_whole_source_gives_nan_everywhere():
     assert all(np.isnan(metric).all() and metric.shape == (2, 4) for metric in scores)
 
 
-def test_bss_eval_v4_warns_when_references_are_linearly_dependent():
+def _exact_copies(first: np.ndarray, kind: str) -> np.ndarray:
+    """A second reference that is exactly a scaled copy of ``first``, or exactly ``first``
+    delayed by 3 samples (its last 3 samples are zero, so nothing wraps around)."""
+    if kind == "scaled":
+        return 0.5 * first
+    first[-3:] = 0.0
+    return np.concatenate([np.zeros((3, first.shape[1])), first[:-3]])
+
+
+@pytest.mark.parametrize("kind", ["scaled", "delayed"])
+def test_bss_eval_v4_warns_when_references_are_linearly_dependent(kind):
     rng = np.random.default_rng(16)
     first = rng.standard_normal((SR, 2))
-    refs = np.stack([first, np.roll(first, 3, axis=0)])
+    second = _exact_copies(first, kind)
+    refs = np.stack([first, second])
+    ests = refs + 0.1 * rng.standard_normal(refs.shape)
     with pytest.warns(IllConditionedWarning, match="linearly dependent"):
-        bss_eval_v4(refs, refs + 0.1 * rng.standard_normal(refs.shape), SR // 2, SR // 2)
+        # short filters: a singular system goes to a dense least-squares solve, O((L n)^3)
+        bss_eval_v4(refs, ests, SR // 2, SR // 2, filters_len=64)
+
+
+def test_bss_eval_v4_warns_on_broadband_audio_resampled_to_16k():
+    """The issue's case: 44.1 kHz recordings resampled to 16 kHz (soxr HQ) leave the band just
+    below 8 kHz empty; the scores then depend on what lies 100 dB down, and must be flagged."""
+    rng = np.random.default_rng(19)
+    sources = rng.standard_normal((2, 2, 4 * 44100)).astype(np.float32)
+    sources[1] *= 0.7
+
+    def scores(refs: np.ndarray, rate: int) -> BssEvalScores:
+        refs = refs.transpose(0, 2, 1)
+        ests = refs + 0.1 * refs[::-1] + 0.01 * rng.standard_normal(refs.shape)
+        return bss_eval_v4(refs, ests, rate, rate)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        native = scores(sources, 44100)
+    assert np.isfinite(native.sar).all()
+    resampled = np.stack([resample(source, 44100, 16000) for source in sources])
+    with pytest.warns(IllConditionedWarning, match=r"noise floor 100 dB below .* moves a median"):
+        scores(resampled, 16000)
 
 
 def test_bss_eval_v4_does_not_warn_on_ordinary_signals_of_very_different_levels():
@@ -163,6 +199,18 @@ def test_bss_eval_v4_does_not_warn_on_ordinary_signals_of_very_different_levels(
         warnings.simplefilter("error")
         scores = bss_eval_v4(refs, _estimates(rng, refs), SR // 2, SR // 2)
     assert np.isfinite(scores.sdr).any()
+
+
+def test_bss_eval_v4_does_not_warn_on_the_mixture_as_estimate():
+    """The mixture as every estimate: SAR is rounding noise (~150 dB), which a -100 dB floor
+    moves by itself; that says nothing about the conditioning."""
+    rng = np.random.default_rng(20)
+    refs = rng.standard_normal((2, SR, 2))
+    mixture = refs.sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = bss_eval_v4(refs, np.stack([mixture, mixture]), SR // 2, SR // 2)
+    assert np.all(scores.sar > 100)
 
 
 def test_bss_eval_v4_matches_museval_with_a_very_quiet_source():

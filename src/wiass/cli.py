@@ -175,7 +175,8 @@ def _sleeping_openmp_threads() -> None:
     type=click.Path(),
     default=None,
     help="Output folder: tracks/<track>.json (framewise scores and per-track summary), "
-    "summary.json and scores.csv. Default: ESTIMATES/scores (skipped as a track).",
+    "museval/test/<track>.json (museval's format), summary.json and scores.csv. "
+    "Default: ESTIMATES/scores (skipped as a track).",
 )
 @click.option(
     "--win",
@@ -221,6 +222,7 @@ def evaluate_command(
         win_seconds=win,
         hop_seconds=hop,
         exclude=(out,),
+        out=out,
     )
     ev.write_results(out, evaluation)
     click.echo(ev.format_table(evaluation))
@@ -574,6 +576,12 @@ def demo_command(
     help="Comma-separated subset of BL1,BL2,A1,A2,A3.1,A3.2,M1,M2 (default: all).",
 )
 @_precision_option
+@click.option(
+    "--keep-estimates",
+    is_flag=True,
+    help="Also write every estimate scored (OUT/estimates/<system>-seed<k>/<track>/"
+    "vocals.wav, accompaniment.wav at the track's rate and channels), e.g. for museval.",
+)
 def experiment_command(
     data: str | None,
     config_path: str | None,
@@ -581,6 +589,7 @@ def experiment_command(
     seeds: int,
     systems: str | None,
     precision: str | None,
+    keep_estimates: bool,
 ) -> None:
     """Table 1: train and evaluate every side-information kind, with oracle rows; resumable."""
     from pathlib import Path
@@ -595,6 +604,7 @@ def experiment_command(
         data=Path(data) if data else None,
         seeds=seeds,
         systems=ex.select_systems(systems),
+        keep_estimates=keep_estimates,
     )
     paths = ex.run_experiment(options)
     click.echo(Path(paths["table1.md"]).read_text(encoding="utf-8"))

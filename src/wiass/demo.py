@@ -24,11 +24,13 @@ from tqdm import tqdm
 from wiass import __version__
 from wiass.audio import write_audio
 from wiass.data.synthetic import generate_song
+from wiass.data.tracks import Track
 from wiass.errors import ConfigError, OutputError
 from wiass.experiment import track_side_info
 from wiass.files import atomic_path, check_writable_folder, write_json
 from wiass.inference import separate
-from wiass.metrics import aggregate, evaluate_track
+from wiass.metrics import aggregate
+from wiass.scoring import score_vocals
 from wiass.separator import Separator, load_separator, shipped_model_path
 from wiass.sideinfo import SideInfo
 
@@ -168,7 +170,9 @@ def _empty_results(sample_rate: int, separator: Separator) -> dict[str, Any]:
 def _run_system(
     system: DemoSystem, separator: Separator, song: Any, seed: int, folder: Path
 ) -> dict[str, Any]:
-    """Separate ``song`` with one system, save its outputs, return its vocals scores."""
+    """Separate ``song`` with one system, save its outputs, return its vocals scores (at the
+    song's rate and channels, :func:`wiass.scoring.score_vocals`: the BSSEval medians, PES,
+    EPS, and whether BSSEval was ill-conditioned on the song)."""
     vocals = song.stems["vocals"]
     side_info = track_side_info(separator, vocals, seed)
     result = separate(song.mixture, song.sample_rate, separator, side_info=side_info)
@@ -178,9 +182,8 @@ def _run_system(
     )
     if side_info is not None:
         _save_side_info(folder, result, side_info, separator)
-    references = {"vocals": vocals, "accompaniment": song.mixture - vocals}
-    estimates = {"vocals": result["vocals"], "accompaniment": result["accompaniment"]}
-    return evaluate_track(references, estimates, song.sample_rate).summary()["vocals"]
+    track = Track(folder.parent.name, song.sample_rate, song.mixture, song.stems)
+    return score_vocals(track, result["vocals"], result["accompaniment"])[0]
 
 
 def _save_side_info(

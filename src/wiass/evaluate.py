@@ -10,19 +10,23 @@ Evaluation runs in three phases so that a bad input never leaves half-written ou
 
 1. :func:`find_tracks` and :func:`validate_track` check every track's files from their headers
    (present, readable, not empty, same sample rate, channel count and length) before any
-   audio is decoded;
+   audio is decoded, and :func:`check_output_names` that every output file can be created in
+   the output folder (a track name too long for a file name there fails here, not after the
+   scoring);
 2. :func:`score_track` reads the audio (refusing non-finite samples) and computes BSSEval v4
    (SDR, ISR, SIR, SAR over frames) and PES/EPS with :mod:`wiass.metrics`, the targets of a
-   track evaluated jointly as museval does; tracks run in parallel processes and the results
-   stay in memory, so a failure here still writes nothing;
-3. :func:`write_results` writes one JSON per track, a JSON summary and a CSV, each atomically.
+   track evaluated jointly as museval does, at the files' own rate and channels; a track on
+   which BSSEval is ill-conditioned (:class:`wiass.metrics.IllConditionedWarning`) is marked;
+   tracks run in parallel processes and the results stay in memory, so a failure here still
+   writes nothing;
+3. :func:`write_results` writes one JSON per track (``tracks/<track>.json``), the same scores in
+   museval's per-track format (``museval/test/<track>.json``, :mod:`wiass.scoring`; load them
+   with ``museval.EvalStore().add_eval_dir(OUT/museval)``), a JSON summary and a CSV, each
+   atomically.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import math
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -35,9 +39,41 @@ import numpy as np
 from tqdm import tqdm
 
 from wiass.audio import audio_info, read_audio
-from wiass.errors import AudioError, DataError, MetricsError, OutputError
-from wiass.files import check_writable_folder, write_json, write_text
-from wiass.metrics import SILENCE_METRICS, TrackScores, aggregate, evaluate_track
+from wiass.errors import AudioError, DataError, MetricsError
+from wiass.evaluate_outputs import (
+    check_output_folder,
+    check_output_names,
+    format_table,
+    output_files,
+    output_paths,
+    summary_csv,
+    track_json,
+    write_results,
+)
+from wiass.metrics import TrackScores, aggregate
+from wiass.scoring import Scored, score_sources
+
+__all__ = [
+    "Evaluation",
+    "TrackPair",
+    "TrackResult",
+    "check_output_folder",
+    "check_output_names",
+    "evaluate_folders",
+    "find_tracks",
+    "format_table",
+    "load_estimates",
+    "load_references",
+    "output_files",
+    "output_paths",
+    "parse_targets",
+    "score_track",
+    "summary_csv",
+    "track_json",
+    "validate_folders",
+    "validate_track",
+    "write_results",
+]
 
 PathLike = str | os.PathLike[str]
 
@@ -205,10 +241,17 @@ def validate_folders(
 
 @dataclass
 class TrackResult:
-    """The scores of one track (:class:`wiass.metrics.TrackScores`) and where they came from."""
+    """The scores of one track (:class:`wiass.metrics.TrackScores`), where they came from, and
+    whether BSSEval was ill-conditioned on it (``warning``: the warning's text)."""
 
     pair: TrackPair
     scores: TrackScores
+    ill_conditioned: bool = False
+    warning: str = ""
+
+    @property
+    def scored(self) -> Scored:
+        return Scored(self.scores, self.ill_conditioned, self.warning)
 
     @property
     def name(self) -> str:
@@ -269,10 +312,10 @@ def _read_checked(file: Path, pair: TrackPair) -> np.ndarray:
 
 def score_track(pair: TrackPair, win_seconds: float = 1.0, hop_seconds: float = 1.0) -> TrackResult:
     """Read one validated track and compute its framewise scores (all targets jointly)."""
-    scores = evaluate_track(
+    scored = score_sources(
         load_references(pair), load_estimates(pair), pair.sample_rate, win_seconds, hop_seconds
     )
-    return TrackResult(pair, scores)
+    return TrackResult(pair, scored.scores, scored.ill_conditioned, scored.warning)
 
 
 def _score_serial(
@@ -328,11 +371,13 @@ def evaluate_folders(
     hop_seconds: float = 1.0,
     exclude: tuple[PathLike, ...] = (),
     progress: bool = True,
+    out: PathLike | None = None,
 ) -> Evaluation:
     """Validate every track of the two folders, then score them all.
 
-    Nothing is computed before every track has passed :func:`validate_folders`. ``jobs`` is the
-    number of worker processes (each holds one track's audio and its BSSEval matrices).
+    Nothing is computed before every track has passed :func:`validate_folders` and, when the
+    output folder ``out`` is given, :func:`check_output_names`. ``jobs`` is the number of
+    worker processes (each holds one track's audio and its BSSEval matrices).
     """
     if jobs < 1:
         raise MetricsError(f"--jobs {jobs}: must be at least 1")
@@ -340,6 +385,8 @@ def evaluate_folders(
         if not value > 0:
             raise MetricsError(f"--{name} {value}: must be a positive number of seconds")
     pairs = validate_folders(references, estimates, targets, exclude=exclude)
+    if out is not None:
+        check_output_names(out, [pair.name for pair in pairs])
     for pair in pairs:
         if int(min(win_seconds, hop_seconds) * pair.sample_rate) < 1:
             raise MetricsError(
@@ -355,186 +402,3 @@ def evaluate_folders(
     results.sort(key=lambda result: result.name)
     summary = aggregate([result.summary() for result in results])
     return Evaluation(results, targets, win_seconds, hop_seconds, summary)
-
-
-# --------------------------------------------------------------------------------------------
-# outputs
-
-REPORTED_METRICS = ("SDR", "SIR", "SAR", "ISR")
-"""Order of the BSSEval metrics in the outputs (museval's order)."""
-
-CSV_COLUMNS = (
-    "track",
-    "target",
-    *REPORTED_METRICS,
-    *SILENCE_METRICS,
-    "frames",
-    "nan_frames",
-    "pes_frames",
-    "eps_frames",
-)
-
-
-def _finite_or_none(value: float) -> float | None:
-    """JSON has no NaN or infinity: such values are written as null."""
-    return float(value) if math.isfinite(value) else None
-
-
-def _clean(data: Any) -> Any:
-    """``data`` with every NaN or infinite float replaced by None (recursively)."""
-    if isinstance(data, float):
-        return _finite_or_none(data)
-    if isinstance(data, dict):
-        return {key: _clean(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_clean(value) for value in data]
-    return data
-
-
-def track_json(result: TrackResult, win_seconds: float, hop_seconds: float) -> dict[str, Any]:
-    """The JSON document of one track.
-
-    museval's layout (``targets[i].frames[k] = {time, duration, metrics: {SDR, SIR, SAR, ISR}}``,
-    times in seconds) plus, per target, the reference and estimate files, the PES/EPS values of
-    the frames where they are defined, and the per-track ``summary``. NaN (undefined) and
-    infinity (e.g. SIR of a single evaluated target) are written as null.
-    """
-    scores, pair = result.scores, result.pair
-    targets = []
-    summaries = result.summary()
-    for target, values in scores.targets.items():
-        frames = [
-            {
-                "time": k * hop_seconds,
-                "duration": win_seconds,
-                "metrics": {m: float(getattr(values, m.lower())[k]) for m in REPORTED_METRICS},
-            }
-            for k in range(values.sdr.size)
-        ]
-        silence = {
-            metric: [
-                {"frame": int(k), "time": int(k) * hop_seconds, "value": float(v)}
-                for k, v in zip(frame_ids, values_db, strict=True)
-            ]
-            for metric, frame_ids, values_db in (
-                ("PES", values.pes_frames, values.pes),
-                ("EPS", values.eps_frames, values.eps),
-            )
-        }
-        targets.append(
-            {
-                "name": target,
-                "reference": pair.references[target].describe(),
-                "estimate": str(pair.estimates[target]),
-                "summary": summaries[target],
-                "frames": frames,
-                **silence,
-            }
-        )
-    document = {
-        "track": pair.name,
-        "sample_rate": pair.sample_rate,
-        "win_seconds": win_seconds,
-        "hop_seconds": hop_seconds,
-        "win_samples": scores.win,
-        "hop_samples": scores.hop,
-        "targets": targets,
-    }
-    return _clean(document)
-
-
-def _csv_cell(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
-    return str(value)
-
-
-def summary_csv(results: list[TrackResult]) -> str:
-    """One row per track and target with the per-track values (empty cell = undefined)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for result in results:
-        for target, row in result.summary().items():
-            cells = {"track": result.name, "target": target, **row}
-            writer.writerow([_csv_cell(cells[column]) for column in CSV_COLUMNS])
-    return buffer.getvalue()
-
-
-def output_files(out: PathLike, evaluation: Evaluation) -> list[Path]:
-    """The files :func:`write_results` writes, in writing order."""
-    folder = Path(out)
-    tracks = [folder / "tracks" / f"{result.name}.json" for result in evaluation.tracks]
-    return [*tracks, folder / "summary.json", folder / "scores.csv"]
-
-
-def check_output_folder(out: PathLike) -> Path:
-    """Make sure ``out`` can be created and written, without creating anything yet."""
-    folder = Path(out)
-    existing = folder
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(f"{folder}: cannot create the output folder ({existing} is a file)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"{folder}: the output folder is not writable")
-    return folder
-
-
-def write_results(out: PathLike, evaluation: Evaluation) -> list[Path]:
-    """Write ``tracks/<track>.json``, ``summary.json`` and ``scores.csv`` into ``out``.
-
-    Each file is written atomically; returns their paths.
-    """
-    folder = check_writable_folder(out)
-    paths = output_files(folder, evaluation)
-    for result, path in zip(evaluation.tracks, paths, strict=False):
-        write_json(path, track_json(result, evaluation.win_seconds, evaluation.hop_seconds))
-    summary = {
-        "targets": list(evaluation.targets),
-        "tracks": [result.name for result in evaluation.tracks],
-        "win_seconds": evaluation.win_seconds,
-        "hop_seconds": evaluation.hop_seconds,
-        "aggregate": evaluation.aggregate,
-    }
-    write_json(paths[-2], _clean(summary))
-    write_text(paths[-1], summary_csv(evaluation.tracks))
-    return paths
-
-
-def _number(value: float, width: int = 8) -> str:
-    return f"{'n/a':>{width}}" if math.isnan(value) else f"{value:{width}.2f}"
-
-
-def format_table(evaluation: Evaluation) -> str:
-    """One plain-text table per target: median and mean over tracks of every metric.
-
-    SDR/SIR/SAR/ISR of a track are medians over its frames, PES/EPS means over its silent
-    frames (dB; lower is better); the table adds the frame counts of all tracks.
-    """
-    n_tracks = len(evaluation.tracks)
-    framing = f"{evaluation.win_seconds:g} s frames, {evaluation.hop_seconds:g} s hop"
-    blocks = []
-    for target in evaluation.targets:
-        entry = evaluation.aggregate[target]
-        lines = [
-            f"{target}  ({n_tracks} track{'s' if n_tracks != 1 else ''}, {framing})",
-            f"  {'metric':<7}{'median':>8}{'mean':>8}{'tracks':>8}",
-        ]
-        for metric in (*REPORTED_METRICS, *SILENCE_METRICS):
-            values = entry[metric]
-            lines.append(
-                f"  {metric:<7}{_number(values['median'])}{_number(values['mean'])}"
-                f"{values['tracks']:>8d}"
-            )
-        frames = entry["frames"]
-        lines.append(
-            f"  frames: {frames['total']} in all, {frames['nan']} undefined "
-            "(a reference or estimate silent)"
-        )
-        lines.append(
-            f"  silent frames: {frames['pes']} in the reference (PES), "
-            f"{frames['eps']} in the estimate (EPS)"
-        )
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)

@@ -8,10 +8,18 @@ mixture as estimate (``Mix``).
 
 Per test track every system gets side information of its kind generated from the true vocals of
 the whole track (as in training, minus the random padding, which is not needed on whole tracks)
-and is scored like museval scores MUSDB18 (vocals and accompaniment together, 1 s frames): SDR,
-SIR, SAR (median over frames), PES and EPS (mean over frames; EPS both over every frame with a
-silent estimate and, as in the paper, only where the target is not silent). Over tracks: median
-and mean; over seeds: mean and standard deviation of those.
+and is scored the SiSEC / MUSDB18 way (:mod:`wiass.scoring`): at the track's own sample rate
+and channels, against its untouched stems (vocals, and the accompaniment as the sum of the
+other stems), vocals and accompaniment together, museval v4, 1 s frames: SDR, SIR, SAR (median
+over frames), PES and EPS (mean over frames; EPS both over every frame with a silent estimate
+and, as in the paper, only where the target is not silent). Over tracks: median and mean; over
+seeds: mean and standard deviation of those. The model runs at its own rate: the mixture goes
+through :func:`wiass.inference.separate`, which resamples it to the model's rate and the vocals
+back to the track's rate and channels (scoring after resampling the references to the model's
+rate would leave their top band empty and SIR/SAR meaningless). The oracles are computed at the
+track's rate and channels too, with the model's STFT durations (:func:`native_stft`). A track
+on which BSSEval is ill-conditioned (:class:`wiass.metrics.IllConditionedWarning`) is marked in
+its scores, in ``tracks.csv`` and in the note of Table 1.
 
 Alignment accuracy (generated kinds with a true alignment): for every mixture frame n the true
 step is the real (non-padding) step whose described frame is nearest to n; the accuracy is the
@@ -29,16 +37,21 @@ Run folder::
 
     OUT/runs/<system>/seed<k>/        a wiass train run (resumable; skipped when finished)
     OUT/scores/<system>-seed<k>.json  per-track scores and alignment figures (skipped when there)
+    OUT/museval/<system>-seed<k>/test/<track>.json  museval's per-track JSON (oracles: <oracle>/;
+                                      a '.' in a system name becomes '_', so that museval's
+                                      MethodStore, which names a method by the folder's stem,
+                                      keeps it whole)
+    OUT/estimates/<system>-seed<k>/<track>/vocals.wav, accompaniment.wav  with keep_estimates
+                                      (32-bit float at the track's rate and channels)
     OUT/attention/<system>.png        attention of one test track per informed system
     OUT/table1.md, table1.csv         Table 1 (one row per system)
+    OUT/tracks.csv                    every system's, seed's and track's scores, marks included
     OUT/alignment.md, alignment.csv   the alignment table
     OUT/alignment_by_rate.csv         accuracy and mass per system and frames per step
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import time
@@ -50,11 +63,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from wiass.config import Config, load_config
-from wiass.data.tracks import Track, open_source
+from wiass.audio import resample, write_audio
+from wiass.config import AudioConfig, Config, load_config
+from wiass.data.tracks import Track, TrackSource, open_source
 from wiass.errors import ConfigError, DataError
+from wiass.experiment_tables import Results, write_tables
 from wiass.files import atomic_path, write_json, write_text
-from wiass.metrics import aggregate, evaluate_track, pes_eps
+from wiass.scoring import Scored, score_vocals, track_references, write_museval_json
 from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo, generate
 from wiass.transforms import STFTConfig, istft, stft
@@ -79,24 +94,41 @@ SYSTEMS: tuple[System, ...] = (
     System("M2", "M2"),
 )
 ORACLES: tuple[str, ...] = ("IRM1", "IBM1", "Mix")
-TABLE_METRICS: tuple[str, ...] = ("SDR", "SAR", "SIR", "PES", "EPS", "EPS_nonsilent")
 
 
 # ---------------------------------------------------------------------------------------------
 # Oracles
 
 
+def native_stft(audio: AudioConfig, sample_rate: int) -> STFTConfig:
+    """The model's STFT carried to ``sample_rate``: the same frame and hop durations, i.e.
+    ``n_fft`` and ``hop`` scaled by ``sample_rate / audio.sample_rate`` and rounded to whole
+    samples (the model's own STFT at its rate; 1024 / 256 at 16 kHz gives 2822 / 706 at
+    44.1 kHz)."""
+    scale = sample_rate / audio.sample_rate
+    return STFTConfig(
+        n_fft=max(2, round(audio.n_fft * scale)), hop=max(1, round(audio.hop * scale))
+    )
+
+
 def oracle_vocals(
-    mixture: np.ndarray, vocals: np.ndarray, kind: str, config: STFTConfig
+    mixture: np.ndarray,
+    vocals: np.ndarray,
+    kind: str,
+    config: STFTConfig,
+    accompaniment: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Vocals estimate ``(C, T)`` of an oracle: ``IRM1`` / ``IBM1`` masks from the true stems
-    applied to every channel's STFT, or ``Mix`` (the mixture itself; its accompaniment estimate
-    is the mixture too, as museval's MIX baseline)."""
+    """Vocals estimate ``(C, T)`` of an oracle: ``IRM1`` / ``IBM1`` masks from the true
+    ``vocals`` and ``accompaniment`` (default: mixture - vocals) applied to every channel's STFT,
+    or ``Mix`` (the mixture itself; its accompaniment estimate is the mixture too, as museval's
+    MIX baseline). All at the same rate; ``config`` is the STFT at that rate."""
     if kind == "Mix":
         return mixture.copy()
+    if accompaniment is None:
+        accompaniment = mixture - vocals
     mix_spec = stft(mixture, config)
     vocals_mag = stft(vocals, config).abs()
-    accompaniment_mag = stft(mixture - vocals, config).abs()
+    accompaniment_mag = stft(accompaniment, config).abs()
     if kind == "IRM1":
         mask = vocals_mag / (vocals_mag + accompaniment_mag).clamp_min(1e-12)
     elif kind == "IBM1":
@@ -175,38 +207,51 @@ def track_side_info(separator: Separator, vocals: np.ndarray, index: int) -> Sid
     )
 
 
-def score_estimate(
-    track: Track, vocals_estimate: np.ndarray, accompaniment_estimate: np.ndarray | None = None
-) -> dict[str, float]:
-    """Vocals scores of one estimate: BSSEval v4 medians, PES, EPS (every frame with a silent
-    estimate) and EPS_nonsilent (the paper's: only where the target is not silent). The
-    accompaniment estimate defaults to the mixture minus the vocals estimate."""
-    vocals = track.stems["vocals"]
-    if accompaniment_estimate is None:
-        accompaniment_estimate = track.mixture - vocals_estimate
-    references = {"vocals": vocals, "accompaniment": track.mixture - vocals}
-    estimates = {"vocals": vocals_estimate, "accompaniment": accompaniment_estimate}
-    scores = evaluate_track(references, estimates, track.sample_rate).summary()["vocals"]
-    second = int(track.sample_rate)
-    paper_eps = pes_eps(
-        vocals.T, vocals_estimate.T, second, second, eps_for_silent_target=False
-    ).eps
-    scores["EPS_nonsilent"] = float(paper_eps.mean()) if paper_eps.size else math.nan
-    return scores
+def model_rate_vocals(track: Track, separator: Separator) -> np.ndarray:
+    """The track's vocals as one channel (the mean of all) at the model's rate, ``(1, n)`` with
+    ``n`` the length :func:`wiass.inference.separate` works with (soxr, as it resamples)."""
+    from wiass.inference.chunks import resampled_length
+
+    mono = track.stems["vocals"].mean(axis=0, keepdims=True)
+    audio = resample(mono, track.sample_rate, separator.sample_rate)
+    length = resampled_length(mono.shape[1], track.sample_rate, separator.sample_rate)
+    return np.pad(audio[:, :length], ((0, 0), (0, max(0, length - audio.shape[1]))))
+
+
+@dataclass(frozen=True)
+class ScoreFiles:
+    """Where the scoring of one system (one seed, or an oracle) writes: museval's per-track
+    JSON under ``museval``, and the estimates under ``estimates`` (None: not kept)."""
+
+    museval: Path
+    estimates: Path | None = None
+
+    def write(
+        self, track: Track, scored: Scored, vocals: np.ndarray, accompaniment: np.ndarray
+    ) -> None:
+        """Write one track's museval JSON and, when kept, the estimates it scored."""
+        write_museval_json(self.museval, track.name, scored)
+        if self.estimates is not None:
+            folder, rate = self.estimates / track.name, track.sample_rate
+            write_audio(folder / "vocals.wav", vocals, rate, subtype="FLOAT")
+            write_audio(folder / "accompaniment.wav", accompaniment, rate, subtype="FLOAT")
 
 
 def score_system(
-    separator: Separator, track: Track, index: int
-) -> tuple[dict[str, float], np.ndarray | None, SideInfo | None]:
-    """Separate the ``index``-th test track (at the model's rate) and score it; returns the
-    scores, the attention ``(N, M)`` (None for BL1) and the side information."""
+    separator: Separator, track: Track, index: int, files: ScoreFiles | None = None
+) -> tuple[dict[str, Any], np.ndarray | None, SideInfo | None]:
+    """Separate the ``index``-th test track (the model at its rate, the vocals back at the
+    track's rate and channels) and score it there; returns the scores, the attention ``(N, M)``
+    (None for BL1) and the side information."""
     from wiass.inference import separate
 
-    side_info = track_side_info(separator, track.stems["vocals"], index)
+    side_info = track_side_info(separator, model_rate_vocals(track, separator), index)
     result = separate(
         track.mixture, track.sample_rate, separator, side_info=side_info, max_attention_values=2**62
     )
-    scores = score_estimate(track, result["vocals"])
+    scores, scored = score_vocals(track, result["vocals"], result["accompaniment"])
+    if files is not None:
+        files.write(track, scored, result["vocals"], result["accompaniment"])
     attention = result["attention"]
     if attention is not None and side_info is not None and side_info.alignment is not None:
         attention = np.asarray(attention, dtype=np.float32)
@@ -229,6 +274,12 @@ class ExperimentOptions:
     seeds: int = 1
     systems: tuple[System, ...] = SYSTEMS
     progress: bool = True
+    keep_estimates: bool = False
+
+    def score_files(self, label: str) -> ScoreFiles:
+        """Where the scoring of ``label`` (``<system>-seed<k>`` or an oracle) writes."""
+        estimates = self.out / "estimates" / label if self.keep_estimates else None
+        return ScoreFiles(self.out / "museval" / label.replace(".", "_"), estimates)
 
 
 def dataset_root(options: ExperimentOptions) -> Path:
@@ -268,41 +319,70 @@ def train_system(options: ExperimentOptions, system: System, seed: int, data: Pa
     return train(config, TrainOptions(out=run, data=data, resume=resume, progress=options.progress))
 
 
-def test_tracks(data: Path, config: Config) -> list[Track]:
-    """The dataset's test tracks in full at the model's sample rate."""
-    source = open_source(data, "test", sample_rate=config.audio.sample_rate)
+class EvaluationTracks(Sequence[Track]):
+    """The test tracks of a source, each read in full (at the source's rate: their own when
+    the source was opened without one) only when asked for, so that one is in memory at a
+    time."""
+
+    def __init__(self, source: TrackSource) -> None:
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> Track:  # type: ignore[override]
+        if not 0 <= index < len(self.source):
+            raise IndexError(index)
+        return self.source.read_track(index)
+
+
+def test_tracks(data: Path, sample_rate: int | None = None) -> EvaluationTracks:
+    """The dataset's test tracks at ``sample_rate`` (None: each at its own rate)."""
+    source = open_source(data, "test", sample_rate=sample_rate)
     if len(source) == 0:
         raise DataError(f"{data}: no test tracks to evaluate on")
-    return [source.read_track(index) for index in range(len(source))]
+    return EvaluationTracks(source)
 
 
 def evaluate_system(
-    separator: Separator, tracks: Sequence[Track], plot: Path | None
-) -> dict[str, dict[str, float]]:
+    separator: Separator,
+    tracks: Sequence[Track],
+    plot: Path | None,
+    files: ScoreFiles | None = None,
+) -> dict[str, dict[str, Any]]:
     """Per-track scores of one trained system; draws the attention of the first track.
 
     A track's side information is drawn from its index alone, so every training seed is tested
     on the same side information and the spread over seeds is the models' own."""
     scores = {}
     for index, track in enumerate(tracks):
-        track_scores, attention, side_info = score_system(separator, track, index)
+        track_scores, attention, side_info = score_system(separator, track, index, files)
         scores[track.name] = track_scores
         if plot is not None and index == 0 and attention is not None and side_info is not None:
             plot_attention(plot, attention, side_info, separator, track.name)
     return scores
 
 
-def evaluate_oracle(kind: str, tracks: Sequence[Track], config: Config) -> dict[str, dict]:
-    """Per-track scores of an oracle with the model's STFT."""
+def evaluate_oracle(
+    kind: str, tracks: Sequence[Track], config: Config, files: ScoreFiles | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per-track scores of an oracle, computed and scored at each track's rate and channels
+    with the model's STFT durations (:func:`native_stft`)."""
     scores = {}
     for track in tracks:
-        vocals = oracle_vocals(track.mixture, track.stems["vocals"], kind, config.audio.stft)
-        accompaniment = track.mixture if kind == "Mix" else None
-        scores[track.name] = score_estimate(track, vocals, accompaniment)
+        references = track_references(track)
+        stft_config = native_stft(config.audio, track.sample_rate)
+        vocals = oracle_vocals(
+            track.mixture, references["vocals"], kind, stft_config, references["accompaniment"]
+        )
+        accompaniment = track.mixture if kind == "Mix" else track.mixture - vocals
+        scores[track.name], scored = score_vocals(track, vocals, accompaniment)
+        if files is not None:
+            files.write(track, scored, vocals, accompaniment)
     return scores
 
 
-def cached_scores(path: Path, compute: Any) -> dict[str, dict[str, float]]:
+def cached_scores(path: Path, compute: Any) -> dict[str, dict[str, Any]]:
     """Scores stored at ``path``, or ``compute()`` stored there first (NaN as null)."""
     if path.is_file():
         stored = json.loads(path.read_text(encoding="utf-8"))
@@ -319,203 +399,36 @@ def run_experiment(options: ExperimentOptions) -> dict[str, Path]:
     started = time.monotonic()
     data = dataset_root(options)
     config = options.config
-    tracks = test_tracks(data, config)
-    results: dict[str, list[dict[str, dict[str, float]]]] = {}
+    tracks = test_tracks(data)
+    results: Results = {}
     jobs = [(system, seed) for system in options.systems for seed in range(options.seeds)]
     for system, seed in tqdm(jobs, desc="systems", unit="run", disable=not options.progress):
         separator_path = train_system(options, system, seed, data)
         plot = options.out / "attention" / f"{system.name}.png" if seed == 0 else None
+        label = f"{system.name}-seed{seed}"
 
-        def compute(path: Path = separator_path, plot: Path | None = plot) -> dict:
-            return evaluate_system(load_separator(path), tracks, plot)
+        def compute(
+            path: Path = separator_path, plot: Path | None = plot, label: str = label
+        ) -> dict:
+            return evaluate_system(load_separator(path), tracks, plot, options.score_files(label))
 
-        score_path = options.out / "scores" / f"{system.name}-seed{seed}.json"
+        score_path = options.out / "scores" / f"{label}.json"
         results.setdefault(system.name, []).append(cached_scores(score_path, compute))
     for oracle in ORACLES:
 
         def compute_oracle(oracle: str = oracle) -> dict:
-            return evaluate_oracle(oracle, tracks, config)
+            return evaluate_oracle(oracle, tracks, config, options.score_files(oracle))
 
         score_path = options.out / "scores" / f"{oracle}.json"
         results[oracle] = [cached_scores(score_path, compute_oracle)]
-    paths = write_tables(options.out, results)
+    paths = write_tables(options.out, results, config.audio.sample_rate)
     minutes = (time.monotonic() - started) / 60
     write_text(options.out / "wall_time.txt", f"{minutes:.1f} minutes (this invocation)\n")
     return paths
 
 
 # ---------------------------------------------------------------------------------------------
-# Tables and plots
-
-
-def system_row(per_seed: Sequence[dict[str, dict[str, float]]]) -> dict[str, float]:
-    """Table 1 numbers of one system: per seed, the median and mean over tracks of the per-track
-    values (PES/EPS: mean); over seeds, their mean and standard deviation."""
-    per_seed_values: dict[str, list[float]] = {}
-    for scores in per_seed:
-        tracks = list(scores.values())
-        summary = aggregate([{"vocals": row} for row in tracks])["vocals"]
-        for metric in ("SDR", "SAR", "SIR"):
-            per_seed_values.setdefault(metric, []).append(summary[metric]["median"])
-            per_seed_values.setdefault(f"{metric}_mean", []).append(summary[metric]["mean"])
-        for metric in ("PES", "EPS", "EPS_nonsilent", "accuracy", "mass"):
-            values = np.array([row.get(metric, math.nan) for row in tracks], dtype=float)
-            values = values[~np.isnan(values)]
-            per_seed_values.setdefault(metric, []).append(
-                float(values.mean()) if values.size else math.nan
-            )
-    row: dict[str, float] = {"seeds": float(len(per_seed))}
-    for metric, values in per_seed_values.items():
-        array = np.array(values, dtype=float)
-        row[metric] = float(array.mean())
-        row[f"{metric}_std"] = float(array.std()) if array.size > 1 else 0.0
-    return row
-
-
-def write_tables(
-    out: Path, results: dict[str, list[dict[str, dict[str, float]]]]
-) -> dict[str, Path]:
-    """Write Table 1 and the alignment table as Markdown and CSV."""
-    rows = {name: system_row(per_seed) for name, per_seed in results.items()}
-    table_columns = [
-        "SDR",
-        "SAR",
-        "SIR",
-        "PES",
-        "EPS",
-        "EPS_nonsilent",
-        "SDR_mean",
-        "SAR_mean",
-        "SIR_mean",
-    ]
-    alignment_rows = {
-        name: row for name, row in rows.items() if not math.isnan(row.get("accuracy", math.nan))
-    }
-    paths = {
-        "table1.csv": out / "table1.csv",
-        "table1.md": out / "table1.md",
-        "alignment.csv": out / "alignment.csv",
-        "alignment.md": out / "alignment.md",
-        "alignment_by_rate.csv": out / "alignment_by_rate.csv",
-    }
-    write_text(paths["table1.csv"], _csv(rows, table_columns))
-    write_text(paths["table1.md"], _markdown(rows, table_columns, TABLE1_NOTE))
-    by_rate = alignment_by_rate(results)
-    write_text(paths["alignment.csv"], _csv(alignment_rows, ["accuracy", "mass"]))
-    write_text(
-        paths["alignment.md"],
-        _markdown(alignment_rows, ["accuracy", "mass"], ALIGNMENT_NOTE)
-        + "\n"
-        + _by_rate_markdown(by_rate),
-    )
-    write_text(paths["alignment_by_rate.csv"], _by_rate_csv(by_rate))
-    return paths
-
-
-def alignment_by_rate(
-    results: dict[str, list[dict[str, dict[str, float]]]],
-) -> dict[str, dict[int, dict[str, float]]]:
-    """Per system and (rounded) frames per step: accuracy and mass averaged over every track of
-    every seed with that rate, and how many such (track, seed) pairs there are."""
-    table: dict[str, dict[int, dict[str, float]]] = {}
-    for name, per_seed in results.items():
-        pooled: dict[int, list[tuple[float, float]]] = {}
-        for scores in per_seed:
-            for row in scores.values():
-                rate = row.get("frames_per_step", math.nan)
-                accuracy = row.get("accuracy", math.nan)
-                if math.isnan(rate) or math.isnan(accuracy):
-                    continue
-                pooled.setdefault(round(rate), []).append((accuracy, row["mass"]))
-        if pooled:
-            table[name] = {
-                rate: {
-                    "accuracy": float(np.mean([a for a, _ in pairs])),
-                    "mass": float(np.mean([m for _, m in pairs])),
-                    "count": float(len(pairs)),
-                }
-                for rate, pairs in sorted(pooled.items())
-            }
-    return table
-
-
-def _by_rate_csv(table: dict[str, dict[int, dict[str, float]]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["system", "frames_per_step", "accuracy", "mass", "tracks"])
-    for name, rates in table.items():
-        for rate, cell in rates.items():
-            writer.writerow(
-                [name, rate, _number(cell["accuracy"]), _number(cell["mass"]), int(cell["count"])]
-            )
-    return buffer.getvalue()
-
-
-def _by_rate_markdown(table: dict[str, dict[int, dict[str, float]]]) -> str:
-    if not table:
-        return ""
-    rates = sorted({rate for cells in table.values() for rate in cells})
-    lines = [
-        "Accuracy by frames per step (tracks of every seed pooled; in brackets: how many):",
-        "",
-        "| system | " + " | ".join(str(rate) for rate in rates) + " |",
-        "| --- | " + " | ".join("---:" for _ in rates) + " |",
-    ]
-    for name, cells in table.items():
-        texts = [
-            f"{cells[r]['accuracy']:.2f} ({int(cells[r]['count'])})" if r in cells else "–"
-            for r in rates
-        ]
-        lines.append(f"| {name} | " + " | ".join(texts) + " |")
-    return "\n".join(lines) + "\n"
-
-
-TABLE1_NOTE = (
-    "Vocals, dB. SDR/SAR/SIR: median over 1 s frames per track, then median over tracks "
-    "(`_mean`: mean over tracks). PES, EPS: mean per track over silent frames, then mean over "
-    "tracks (lower is better); EPS counts every frame with a silent estimate, EPS_nonsilent only "
-    "those where the target is not silent (the paper's). Mean ± std over seeds."
-)
-ALIGNMENT_NOTE = (
-    "accuracy: share of mixture frames whose attention argmax lies within ±1 step of the true "
-    "step; mass: mean attention on the steps within ±1 of the true step. Mean ± std over seeds."
-)
-
-
-def _csv(rows: dict[str, dict[str, float]], columns: list[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    header = ["system"]
-    for column in columns:
-        header += [column, f"{column}_std"]
-    writer.writerow(header + ["seeds"])
-    for name, row in rows.items():
-        values = []
-        for column in columns:
-            values += [_number(row.get(column)), _number(row.get(f"{column}_std"))]
-        writer.writerow([name, *values, int(row["seeds"])])
-    return buffer.getvalue()
-
-
-def _markdown(rows: dict[str, dict[str, float]], columns: list[str], note: str) -> str:
-    lines = [
-        "| system | " + " | ".join(columns) + " | seeds |",
-        "| --- | " + " | ".join("---:" for _ in columns) + " | ---: |",
-    ]
-    for name, row in rows.items():
-        cells = [_pm(row.get(c), row.get(f"{c}_std"), int(row["seeds"])) for c in columns]
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {int(row['seeds'])} |")
-    return "\n".join(lines) + f"\n\n{note}\n"
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None or math.isnan(value) else f"{value:.3f}"
-
-
-def _pm(value: float | None, std: float | None, seeds: int) -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    return f"{value:.2f} ± {std:.2f}" if seeds > 1 else f"{value:.2f}"
+# Plots
 
 
 def _nan_to_none(value: Any) -> Any:
