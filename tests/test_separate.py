@@ -27,7 +27,7 @@ from wiass.inference.jobs import MAX_WORKERS, plan_threads
 from wiass.inference.runner import ChunkRunner
 from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo, generate, get_kind
-from wiass.sideinfo.timeline import step_map
+from wiass.sideinfo.timeline import StepMap, chunk_margin, step_map
 from wiass.transforms import magnitude
 
 KINDS = ("none", "random", "A3.1", "M1")
@@ -228,11 +228,14 @@ def test_attention_maps_chunks_to_global_steps(separators):
     )
     attention = result["attention"]
     frames = model_frames(mixture.shape[1], MODEL_RATE, separator)
-    assert attention.shape == (frames, 120)
+    plan = result.steps
+    n_steps = result.side_info.n_steps
+    assert n_steps == 120 * plan.fit.held and attention.shape == (frames, n_steps)
     length, overlap = chunk_sizes(2.0, 0.5, MODEL_RATE, HOP)
     start, end = plan_chunks(mixture.shape[1], length, overlap, 64)[1]
     hop = 64
-    steps = step_map(result["side_info"], frames, get_kind("A3.1"), (2, 4))
+    margin = chunk_margin(get_kind("A3.1"), (2, 4))
+    steps = StepMap(result.side_info.values, plan.timeline, margin)
     first, n = start // hop, (end - start) // hop + 1
     values, index = steps.window(first, n)
     assert np.all(index >= 0), "an interior chunk needs no padding steps"
@@ -243,7 +246,7 @@ def test_attention_maps_chunks_to_global_steps(separators):
     own = slice(overlap // hop + 1, (length - overlap) // hop)  # frames where the chunk weighs 1
     rows = attention[first + own.start : first + own.stop]
     np.testing.assert_allclose(rows[:, index], alone[own], atol=1e-5)
-    outside = np.setdiff1d(np.arange(120), index)
+    outside = np.setdiff1d(np.arange(n_steps), index)
     assert np.all(rows[:, outside] == 0)
     np.testing.assert_allclose(attention.sum(axis=1)[first + own.start], 1.0, atol=1e-5)
 
@@ -268,10 +271,11 @@ def test_attention_is_pooled_to_the_size_limit(separators):
     activity = "0110" * 20
     full = wiass.separate(mixture, MODEL_RATE, separator, activity)
     pooled = wiass.separate(mixture, MODEL_RATE, separator, activity, max_attention_values=5000)
-    frames = full["attention"].shape[0]
-    pool = next(p for p in range(1, frames) if math.ceil(frames / p) * 80 <= 5000)
+    frames, n_steps = full["attention"].shape
+    assert n_steps == full["side_info"].n_steps
+    pool = next(p for p in range(1, frames) if math.ceil(frames / p) * n_steps <= 5000)
     assert pooled["frame_pool"] == pool and full["frame_pool"] == 1
-    assert pooled["attention"].shape == (math.ceil(frames / pool), 80)
+    assert pooled["attention"].shape == (math.ceil(frames / pool), n_steps)
     assert pooled["frame_seconds"] == pytest.approx(pool * 64 / MODEL_RATE)
     np.testing.assert_allclose(
         pooled["attention"][0], full["attention"][:pool].mean(axis=0), atol=1e-5

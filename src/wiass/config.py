@@ -56,7 +56,10 @@ class SideInfoConfig:
     drawn per example from this range of frames per step. ``pad_range``: steps added at each end
     for A3.x/M2. ``warp_strength``: how far A3.2's monotonic warp departs from a uniform rate
     (0 = none). ``bands``: number of log-spaced bands of M1/M2. ``random_length_range``: length of
-    BL2's meaningless sequence.
+    BL2's meaningless sequence. ``dropout``: share of training examples that get no side
+    information at all (zero steps), so that the model can also separate blind: whole-song
+    alignment at separation time starts from such a blind estimate
+    (:mod:`wiass.inference.alignment`).
     """
 
     kind: str = "A3.1"
@@ -66,6 +69,7 @@ class SideInfoConfig:
     warp_strength: float = 0.3
     bands: int = 12
     random_length_range: tuple[int, int] = (16, 128)
+    dropout: float = 0.0
 
 
 @dataclass
@@ -288,7 +292,7 @@ _AT_LEAST_ZERO = (
     "train.gradient_clip",
 )  # fmt: skip
 _ABOVE_ZERO = ("data.excerpt_seconds", "side_info.activity_threshold_db", "train.learning_rate")
-_FRACTIONS = ("data.validation_fraction", "model.dropout")
+_FRACTIONS = ("data.validation_fraction", "model.dropout", "side_info.dropout")
 """Values in [0, 1)."""
 MAX_SEED = 2**32 - 1
 """Largest seed that Lightning's ``seed_everything`` takes."""

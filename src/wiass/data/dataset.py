@@ -61,7 +61,7 @@ import torch
 from torch.utils.data import Dataset, default_collate, get_worker_info
 from tqdm import tqdm
 
-from wiass.config import Config
+from wiass.config import Config, SideInfoConfig
 from wiass.data.tracks import MIXTURE, STEMS, TrackSource
 from wiass.errors import ConfigError, DataError
 from wiass.sideinfo import (
@@ -70,6 +70,7 @@ from wiass.sideinfo import (
     check_params,
     generate_from_features,
     get_kind,
+    kind_dim,
     target_features,
 )
 from wiass.transforms import STFTConfig, magnitude
@@ -311,12 +312,20 @@ class SeparationDataset(Dataset):
         params = self.config.side_info
         if not self.generated:
             return generate_from_features(self.kind, None, 0, self.n_frames, rng, params)
+        if params.dropout > 0 and rng.random() < params.dropout:
+            return _no_side_info(self.kind, params)
         features = self.features[target.track]
         first = target.start // self.hop
         low = max(0, first - self.margin_frames)
         high = min(features.n_frames, first + self.n_frames + self.margin_frames)
         window = features.window(low, high).scaled(target.gain)
         return generate_from_features(self.kind, window, first - low, self.n_frames, rng, params)
+
+
+def _no_side_info(kind: str, params: SideInfoConfig) -> SideInfo:
+    """Side information of zero steps (side-information dropout)."""
+    dim = kind_dim(kind, params)
+    return SideInfo(np.zeros((0, dim), np.float32), np.zeros(0, np.int64), kind)
 
 
 def _slice(audio: np.ndarray, start: int, length: int) -> np.ndarray:

@@ -30,6 +30,12 @@ from wiass.inference.inputs import (
     side_info_for,
 )
 from wiass.inference.runner import ChunkRunner
+from wiass.inference.song_alignment import (
+    StepPlan,
+    model_rate_audio,
+    needs_alignment,
+    plan_steps,
+)
 from wiass.inference.stream import array_blocks, progress_bar, stream_separation
 from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo
@@ -42,7 +48,10 @@ class SeparationResult:
     ``vocals`` and ``accompaniment``: ``(C, T)`` float32 at ``sample_rate`` (they sum to the
     mixture). ``attention``: ``(frames, M)`` float32 over the global side-information steps,
     frames pooled by ``frame_pool`` and ``frame_seconds`` apart (None for BL1/BL2).
-    ``side_info``: the validated whole-file side information (None for BL1/BL2).
+    ``side_info``: the whole-file side information as the model got it (None for BL1/BL2):
+    the user's, or for coarse kinds brought into the model's trained rates (see ``steps``).
+    ``steps``: how the side information was placed: its whole-song alignment, when one was
+    searched (:class:`~wiass.inference.song_alignment.StepPlan`).
     """
 
     vocals: np.ndarray
@@ -52,6 +61,7 @@ class SeparationResult:
     sample_rate: int
     frame_seconds: float
     frame_pool: int
+    steps: StepPlan | None = None
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.keys():
@@ -104,6 +114,7 @@ def separate(
     workers: int = 1,
     max_attention_values: int = MAX_ALIGNMENT_VALUES,
     progress: bool = False,
+    whole_song_alignment: bool = True,
 ) -> SeparationResult:
     """Separate an in-memory mixture into vocals and accompaniment.
 
@@ -116,6 +127,9 @@ def separate(
     ``chunk_seconds``: None = twice the training excerpt, ``math.inf`` = one chunk.
     ``batch_chunks``: chunks per model call; ``workers``: model calls at once (threads; this
     function leaves torch's thread count alone). The separator is put in eval mode.
+    ``whole_song_alignment``: place coarse side information of unknown position by a monotonic
+    path over the whole song (:mod:`wiass.inference.song_alignment`); False spreads its steps
+    uniformly over the file (at the model's trained rate), as wiass did before.
     """
     mixture = check_audio(audio, "audio", allow_silent=False)
     rate = check_sample_rate(sample_rate)
@@ -123,10 +137,17 @@ def separate(
     channels, n_samples = mixture.shape
     check_length(n_samples, rate, separator, "audio")
     side = side_info_for(separator, side_info, model_frames(n_samples, rate, separator))
+    plan = StepPlan(side)
+    if needs_alignment(separator, side):
+        model_audio = model_rate_audio(mixture, rate, separator)
+        plan = plan_steps(
+            separator, side, model_audio, chunk_seconds=chunk_seconds, search=whole_song_alignment
+        )
     runner = ChunkRunner(
         separator,
-        side,
+        plan.side,
         resampled_length(n_samples, rate, separator.sample_rate),
+        timeline=plan.timeline,
         wiener=wiener,
         chunk_seconds=chunk_seconds,
         overlap_seconds=overlap_seconds,
@@ -147,10 +168,11 @@ def separate(
         vocals=vocals,
         accompaniment=mixture - vocals,
         attention=None if runner.attention is None else runner.attention.result(),
-        side_info=side,
+        side_info=plan.side,
         sample_rate=rate,
         frame_seconds=frame_seconds(separator, pool),
         frame_pool=pool,
+        steps=plan,
     )
 
 

@@ -34,7 +34,7 @@ from wiass.inference.chunks import (
 )
 from wiass.separator import NonFiniteOutputError, Separator
 from wiass.sideinfo import SideInfo, random_side_info
-from wiass.sideinfo.timeline import StepMap, step_map
+from wiass.sideinfo.timeline import StepMap, Timeline, step_map
 
 RANDOM_SEED = 0
 """Seed of the random side information of BL2 models (chunk k uses ``[RANDOM_SEED, k]``)."""
@@ -60,6 +60,9 @@ class ChunkRunner:
     information (None for ``none`` and ``random``); ``n_samples``: length of the whole signal
     at the model's rate; ``chunk_seconds``: None = twice the training excerpt, ``math.inf`` =
     one chunk; ``batch_chunks``: chunks of equal length run through the model together.
+    ``timeline``: where the steps of ``side`` sit (default: :func:`step_map`'s, uniform unless
+    ``side`` carries its alignment), e.g. a whole-song alignment; ``blind``: run the model
+    without side information (zero steps), as models trained with side-information dropout can.
     """
 
     def __init__(
@@ -73,6 +76,8 @@ class ChunkRunner:
         overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
         batch_chunks: int = BATCH_CHUNKS,
         max_attention_values: int = MAX_ALIGNMENT_VALUES,
+        timeline: Timeline | None = None,
+        blind: bool = False,
     ) -> None:
         if batch_chunks < 1:
             raise ConfigError(f"batch_chunks: expected at least 1, got {batch_chunks}")
@@ -90,9 +95,12 @@ class ChunkRunner:
         self.n_frames = self.stft.n_frames(n_samples)
         self.steps: StepMap | None = None
         self.attention: AttentionMap | None = None
+        self.blind = blind
         if side is not None:
             pad_range = separator.config.side_info.pad_range
             self.steps = step_map(side, self.n_frames, self.kind, pad_range)
+            if timeline is not None:
+                self.steps = StepMap(side.values, timeline, self.steps.margin)
             self.attention = AttentionMap(self.n_frames, side.n_steps, max_attention_values)
 
     @property
@@ -103,7 +111,10 @@ class ChunkRunner:
         self, index: int, first_frame: int, n_frames: int
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """The model's side information ``(m, D)`` for chunk ``index`` and the global step of
-        each of its rows (None for random side information and BL1)."""
+        each of its rows (None for random side information and BL1; no rows when blind)."""
+        if self.blind:
+            dim = self.separator.model.side_dim
+            return np.zeros((0, dim), np.float32), np.zeros(0, np.int64)
         if not self.kind.generated:
             if self.kind.features == "nothing":
                 return None, None

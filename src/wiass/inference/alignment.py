@@ -1,0 +1,265 @@
+"""Whole-song alignment: where every step of the side information sits in the mixture.
+
+Side information describes a whole song and its steps map monotonically onto the mixture's
+frames: each frame stays on the step of the frame before it or moves on to the next one. The
+alignment is decided over the whole song, once, before the chunks are separated:
+
+1. A first, *blind* pass separates the mixture without side information (models trained with
+   ``side_info.dropout > 0`` learned to; other models get the side information spread uniformly
+   over the file), and the estimate is described frame by frame in the kind's own terms: the
+   probability that the voice is active (A kinds) or its band features (M kinds).
+2. A monotonic path through the frame-by-step scores ``S[n, m]`` (how well step m describes
+   frame n) maximises ``D[n, m] = S[n, m] + max(D[n-1, m], D[n-1, m-1])`` with a free start and
+   end on the step axis (the side information may begin before or end after the audio), the
+   recursion of the authors' follow-up work on lyrics. :func:`monotonic_path` back-traces it.
+   Long files are searched coarse to fine: the path of a pooled score matrix bounds a band
+   around which the full-resolution path is searched, so memory stays bounded
+   (:data:`MAX_CELLS`).
+3. Within a run of equal steps (a sung phrase, a pause) the scores cannot tell where one step
+   ends and the next begins; only the changes of value can be placed. So the path fixes the
+   frames where the steps that *change* value begin (anchors); when the anchors lie on a
+   straight line (a constant tempo and an offset) every step goes on that line, otherwise
+   steps are placed linearly between anchors (:func:`step_centres`).
+
+The result is a :class:`~wiass.sideinfo.timeline.Timeline` from which every chunk takes the
+steps that the path puts near it (with the margin of training), so chunk boundaries leave no
+trace in the alignment, and the step times the user gets.
+
+The dynamic programme is written here rather than taken from librosa or dtw-python: both fill
+the whole N x M cost matrix (3.5e8 cells for a 10-minute song at 4 frames per step), and neither
+has this step pattern with a free start and end on one axis only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from wiass.sideinfo.timeline import Timeline
+
+MAX_CELLS = 20_000_000
+"""Largest score matrix searched at full resolution; larger ones are searched coarse to fine."""
+
+BAND_STEPS = 4
+"""Half-width, in coarse cells, of the band around the coarse path at full resolution."""
+
+SKIP_COST = 0.5
+"""Score lost per step the path leaves out at the start or the end (side information that
+begins before or ends after the audio): without it, a path may skip whole phrases there."""
+
+LINE_TOLERANCE = 3.0
+"""Frames: anchors this close to a straight line (median) put every step on the line."""
+
+ACTIVITY_WIDTH_DB = 2.0
+"""Width (dB) of the soft threshold that turns an estimate's frame level into a probability."""
+
+_PROBABILITY_FLOOR = 1e-3
+
+
+@dataclass(frozen=True)
+class GlobalAlignment:
+    """The alignment of ``M`` steps to ``N`` frames.
+
+    ``path (N,)``: the step of every frame (monotonic). ``centres (M,)``: the frame each step
+    describes (float; below 0 or from N on for steps outside the audio). ``rate``: mean frames
+    per step. ``confidence (M,)``: in [0, 1], how well the blind estimate agrees with each step
+    where the path puts it (NaN for steps outside the audio).
+    """
+
+    path: np.ndarray
+    centres: np.ndarray
+    rate: float
+    confidence: np.ndarray
+
+    def timeline(self, n_frames: int) -> Timeline:
+        return Timeline(self.centres, self.rate, n_frames)
+
+
+def activity_scores(frame_levels_db: np.ndarray, threshold_db: float) -> np.ndarray:
+    """Log-probabilities ``(N, 2)`` that each frame is silent (column 0) or active (column 1),
+    from the estimate's frame levels in dB: a soft version of the activity rule (active above
+    the loudest frame minus ``threshold_db``)."""
+    levels = np.asarray(frame_levels_db, dtype=np.float64)
+    edge = levels.max() - threshold_db
+    active = 1.0 / (1.0 + np.exp(-(levels - edge) / ACTIVITY_WIDTH_DB))
+    active = np.clip(active, _PROBABILITY_FLOOR, 1.0 - _PROBABILITY_FLOOR)
+    return np.log(np.stack([1.0 - active, active], axis=1))
+
+
+class StepScores:
+    """``S[n, m]``, how well step m describes frame n, computed a block of frames at a time.
+
+    ``frame_features (N, D)`` and ``step_values (M, D)``. For binary activity (``binary``),
+    ``frame_features`` are :func:`activity_scores` and ``S[n, m]`` is the log-probability of the
+    step's value; otherwise ``S[n, m] = -mean_d |frame_features[n, d] - step_values[m, d]|``.
+    """
+
+    def __init__(self, frame_features: np.ndarray, step_values: np.ndarray, binary: bool):
+        self.frames = np.asarray(frame_features, dtype=np.float64)
+        self.steps = np.asarray(step_values, dtype=np.float64)
+        self.binary = binary
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.frames.shape[0], self.steps.shape[0]
+
+    def rows(self, frames: slice, steps: slice) -> np.ndarray:
+        """``S`` for a block of frames and steps, ``(n, m)``."""
+        if self.binary:
+            value = self.steps[steps, 0]
+            scores = self.frames[frames]
+            return np.outer(scores[:, 0], 1.0 - value) + np.outer(scores[:, 1], value)
+        diff = self.frames[frames, None, :] - self.steps[None, steps, :]
+        return -np.abs(diff).mean(axis=2)
+
+    def pooled(self, factor: int) -> StepScores:
+        """The scores of frames and steps averaged in blocks of ``factor`` (coarse search)."""
+        return StepScores(_pool(self.frames, factor), _pool(self.steps, factor), self.binary)
+
+
+def _pool(rows: np.ndarray, factor: int) -> np.ndarray:
+    """Means of consecutive blocks of ``factor`` rows (the last block may be shorter)."""
+    count = math.ceil(rows.shape[0] / factor)
+    padded = np.concatenate([rows, np.repeat(rows[-1:], count * factor - rows.shape[0], 0)])
+    return padded.reshape(count, factor, -1).mean(axis=1)
+
+
+def monotonic_path(scores: StepScores, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """The best monotonic path ``(N,)`` through ``scores`` within the band ``[low[n], high[n])``
+    of steps per frame (both non-decreasing, ``high > low``): each frame stays on the step of
+    the frame before it or moves to the next; it may start on any step of the first frame's
+    band and end on any step of the last frame's band, losing :data:`SKIP_COST` for every step
+    it leaves out before its start and after its end."""
+    n_frames, n_steps = scores.shape
+    width = int((high - low).max())
+    moved = np.zeros((n_frames, width), dtype=bool)
+    columns = np.arange(width)
+    total = _band_row(scores, 0, low, high, width) - SKIP_COST * (low[0] + columns)
+    for n in range(1, n_frames):
+        stay, advance = _previous(total, int(low[n] - low[n - 1]), width)
+        moved[n] = advance > stay
+        total = _band_row(scores, n, low, high, width) + np.maximum(stay, advance)
+    total = total - SKIP_COST * (n_steps - 1 - (low[-1] + columns))
+    return _back_trace(total, moved, low)
+
+
+def _band_row(
+    scores: StepScores, n: int, low: np.ndarray, high: np.ndarray, width: int
+) -> np.ndarray:
+    """Frame n's scores over its band, ``(width,)``, -inf past the band's end."""
+    row = np.full(width, -np.inf)
+    row[: high[n] - low[n]] = scores.rows(slice(n, n + 1), slice(int(low[n]), int(high[n])))[0]
+    return row
+
+
+def _previous(total: np.ndarray, shift: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The previous frame's totals on the current frame's band, which starts ``shift`` steps
+    later: ``(stay, advance)``, the totals at the same step and at the step before."""
+    full = np.concatenate([[-np.inf], total, np.full(shift + 1, -np.inf)])
+    return full[shift + 1 : shift + 1 + width], full[shift : shift + width]
+
+
+def _back_trace(total: np.ndarray, moved: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """The steps ``(N,)`` of the best path ending on the best step of the last frame."""
+    path = np.empty(moved.shape[0], dtype=np.int64)
+    column = int(np.argmax(total))
+    for n in range(moved.shape[0] - 1, -1, -1):
+        path[n] = low[n] + column
+        if n > 0:
+            column += int(low[n] - low[n - 1]) - int(moved[n, column])
+    return path
+
+
+def best_path(scores: StepScores) -> np.ndarray:
+    """:func:`monotonic_path` over all steps, coarse to fine when the matrix has more than
+    :data:`MAX_CELLS` cells: the path through scores pooled by ``factor`` frames and steps
+    bounds a band of :data:`BAND_STEPS` coarse cells on either side at full resolution."""
+    n_frames, n_steps = scores.shape
+    if n_frames * n_steps <= MAX_CELLS:
+        return monotonic_path(
+            scores, np.zeros(n_frames, np.int64), np.full(n_frames, n_steps, np.int64)
+        )
+    factor = math.ceil(math.sqrt(n_frames * n_steps / MAX_CELLS))
+    coarse = best_path(scores.pooled(factor))
+    centre = np.repeat(coarse, factor)[:n_frames] * factor
+    low = np.clip(centre - BAND_STEPS * factor, 0, n_steps - 1)
+    high = np.clip(centre + (BAND_STEPS + 1) * factor, 1, n_steps)
+    return monotonic_path(scores, np.maximum.accumulate(low), np.maximum.accumulate(high))
+
+
+def step_centres(path: np.ndarray, step_values: np.ndarray) -> tuple[np.ndarray, float]:
+    """The frame each step describes, ``(M,)`` float, and the mean frames per step.
+
+    Anchors: the first frame of every step that differs from the step before it and that the
+    path visits after its first frame. When a straight line (a constant tempo and an offset)
+    fits the anchors within :data:`LINE_TOLERANCE` frames (median absolute residual), every
+    step is placed on that line: the fit averages out the few frames by which each anchor
+    errs. Otherwise (tempo changes) the steps are placed linearly between anchors, before the
+    first and after the last one at the line's slope. Without two anchors, the steps cover the
+    frames uniformly.
+    """
+    n_steps, n_frames = step_values.shape[0], path.size
+    steps, frames = _anchors(path, step_values)
+    edges = np.arange(n_steps + 1, dtype=np.float64)
+    if steps.size < 2:
+        rate = n_frames / n_steps
+        return (edges[:-1] + 0.5) * rate - 0.5, rate
+    slope, intercept = np.polyfit(steps, frames, 1)
+    if slope <= 0:
+        slope = (frames[-1] - frames[0]) / max(steps[-1] - steps[0], 1.0)
+        intercept = frames[0] - slope * steps[0]
+    residual = frames - (slope * steps + intercept)
+    if steps.size >= 3 and np.median(np.abs(residual)) <= LINE_TOLERANCE:
+        starts = slope * edges + intercept
+    else:
+        starts = np.interp(edges, steps, frames)
+        before, after = edges < steps[0], edges > steps[-1]
+        starts[before] = frames[0] + (edges[before] - steps[0]) * slope
+        starts[after] = frames[-1] + (edges[after] - steps[-1]) * slope
+    return (starts[:-1] + starts[1:]) / 2.0 - 0.5, float(slope)
+
+
+def _anchors(path: np.ndarray, step_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, frames)`` float: the steps whose value changes, where the path enters them."""
+    changes = np.flatnonzero(np.any(np.diff(step_values, axis=0) != 0, axis=1)) + 1
+    entries = np.searchsorted(path, changes, side="left")
+    visited = (entries > 0) & (entries < path.size)
+    visited[visited] &= path[entries[visited]] == changes[visited]
+    return changes[visited].astype(np.float64), entries[visited].astype(np.float64)
+
+
+def step_confidence(scores: StepScores, path: np.ndarray, n_steps: int) -> np.ndarray:
+    """Per step, how well the blind estimate agrees with it on the frames the path gives it:
+    the mean probability of its value (activity) or ``1 - mean |difference|`` (bands), in
+    [0, 1]; NaN for steps the path does not visit."""
+    frames = np.arange(path.size)
+    if scores.binary:
+        value = scores.steps[path, 0].astype(np.int64)
+        agreement = np.exp(scores.frames[frames, value])
+    else:
+        agreement = 1.0 - np.abs(scores.frames - scores.steps[path]).mean(axis=1)
+    total = np.bincount(path, weights=agreement, minlength=n_steps)
+    count = np.bincount(path, minlength=n_steps)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.clip(np.where(count > 0, total / np.maximum(count, 1), np.nan), 0.0, 1.0)
+
+
+def align(scores: StepScores) -> GlobalAlignment:
+    """The whole-song alignment of ``scores``' steps to its frames (see the module docstring)."""
+    path = best_path(scores)
+    centres, rate = step_centres(path, scores.steps)
+    return GlobalAlignment(path, centres, rate, step_confidence(scores, path, scores.shape[1]))
+
+
+__all__ = [
+    "GlobalAlignment",
+    "StepScores",
+    "activity_scores",
+    "align",
+    "best_path",
+    "monotonic_path",
+    "step_centres",
+    "step_confidence",
+]

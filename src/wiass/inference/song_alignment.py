@@ -1,0 +1,143 @@
+"""Whole-song alignment at separation time: from user side information to the model's timeline.
+
+:func:`plan_steps` takes whole-file side information whose position is unknown (user input of a
+coarse kind: A2, A3.x, M2) and returns what the chunks need: the side information at the model's
+trained rate (:mod:`wiass.sideinfo.rates`) and the timeline on which the whole-song alignment
+(:mod:`wiass.inference.alignment`) puts its steps. The blind first pass separates the mixture
+at the model's rate without side information when the model was trained with
+``side_info.dropout > 0``; other models get the side information spread uniformly over the file
+for that pass (what separation did before whole-song alignment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from wiass.audio import resample
+from wiass.inference.alignment import GlobalAlignment, StepScores, activity_scores, align
+from wiass.inference.chunks import batch_sizes
+from wiass.inference.runner import ChunkRunner
+from wiass.separator import Separator
+from wiass.sideinfo import SideInfo, frame_energy, target_features
+from wiass.sideinfo.rates import RateFit, fit_rate
+from wiass.sideinfo.timeline import Timeline, uniform_timeline
+from wiass.transforms import stft
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Side information as the model gets it, where its steps sit, and how it came to be.
+
+    ``side``: the model's steps (:class:`~wiass.sideinfo.rates.RateFit` applied); ``timeline``:
+    their places on the frames (None: as :func:`~wiass.sideinfo.timeline.step_map` places
+    them); ``alignment``: the whole-song alignment (None where none was searched); ``fit``: how
+    user steps became model steps; ``user_steps``: the user's step count.
+    """
+
+    side: SideInfo | None
+    timeline: Timeline | None = None
+    alignment: GlobalAlignment | None = None
+    fit: RateFit = RateFit()
+    user_steps: int = 0
+
+
+def needs_alignment(separator: Separator, side: SideInfo | None) -> bool:
+    """True for side information of a coarse generated kind whose position is unknown."""
+    kind = separator.kind
+    return (
+        side is not None
+        and kind.generated
+        and kind.timing != "aligned"
+        and side.alignment is None
+        and not side.rate
+    )
+
+
+def plan_steps(
+    separator: Separator,
+    side: SideInfo | None,
+    model_audio: np.ndarray,
+    *,
+    chunk_seconds: float | None = None,
+    search: bool = True,
+) -> StepPlan:
+    """The :class:`StepPlan` for ``side`` over ``model_audio (C, T)`` at the model's rate;
+    ``search=False`` only fits the rate and spreads the steps uniformly."""
+    if not needs_alignment(separator, side):
+        return StepPlan(side, user_steps=0 if side is None else side.n_steps)
+    assert side is not None
+    n_frames = separator.stft.n_frames(model_audio.shape[1])
+    params = separator.config.side_info
+    fitted, fit = fit_rate(side, n_frames, params.rate_range)
+    if not search:
+        timeline = uniform_timeline(fitted.n_steps, n_frames)
+        return StepPlan(fitted, timeline, None, fit, side.n_steps)
+    estimate = blind_estimate(separator, fitted, model_audio, chunk_seconds)
+    alignment = align(step_scores(separator, estimate, fitted.values))
+    return StepPlan(fitted, alignment.timeline(n_frames), alignment, fit, side.n_steps)
+
+
+def blind_estimate(
+    separator: Separator, side: SideInfo, model_audio: np.ndarray, chunk_seconds: float | None
+) -> np.ndarray:
+    """Mono magnitude ``(N, F)`` of the vocals the model estimates at its rate without side
+    information (or, for models not trained for it, with ``side`` spread uniformly)."""
+    blind = separator.config.side_info.dropout > 0
+    runner = ChunkRunner(
+        separator,
+        None if blind else side,
+        model_audio.shape[1],
+        chunk_seconds=chunk_seconds,
+        blind=blind,
+    )
+    vocals = overlap_add(runner, model_audio)
+    mono = torch.from_numpy(vocals.mean(axis=0))
+    return stft(mono, separator.stft).abs().numpy()
+
+
+def overlap_add(runner: ChunkRunner, audio: np.ndarray) -> np.ndarray:
+    """The runner's vocals ``(C, T)`` for all its chunks of ``audio (C, T)``, crossfaded."""
+    chunks = runner.chunks
+    padded = np.pad(audio, ((0, 0), (0, max(0, chunks[-1][1] - audio.shape[1]))))
+    vocals = np.zeros_like(audio)
+    first = 0
+    for size in batch_sizes(len(chunks), runner.batch_chunks):
+        batch = [
+            (k, *chunks[k][:1], padded[:, slice(*chunks[k])]) for k in range(first, first + size)
+        ]
+        for result in runner(batch):
+            start, stop = chunks[result.index]
+            stop = min(stop, audio.shape[1])
+            vocals[:, start:stop] += result.vocals[:, : stop - start]
+        first += size
+    return vocals
+
+
+def step_scores(separator: Separator, estimate: np.ndarray, values: np.ndarray) -> StepScores:
+    """Frame-by-step scores of the blind ``estimate (N, F)`` against the model's steps."""
+    params = separator.config.side_info
+    kind = separator.kind
+    if kind.features == "activity":
+        levels = 10.0 * np.log10(frame_energy(estimate) + 1e-12)
+        return StepScores(activity_scores(levels, params.activity_threshold_db), values, True)
+    audio = separator.config.audio
+    features = target_features(kind.name, estimate, params, audio.sample_rate, audio.n_fft)
+    return StepScores(features.frame_values(params), values, False)
+
+
+def model_rate_audio(mixture: np.ndarray, sample_rate: int, separator: Separator) -> np.ndarray:
+    """The mixture ``(C, T)`` at the model's rate (soxr, as the streaming separation does)."""
+    return resample(mixture, sample_rate, separator.sample_rate)
+
+
+__all__ = [
+    "StepPlan",
+    "blind_estimate",
+    "model_rate_audio",
+    "needs_alignment",
+    "plan_steps",
+    "step_scores",
+]

@@ -1,0 +1,64 @@
+"""Side information brought into the model's trained rates, and placed over the whole song."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tiny_separators import MODEL_RATE, noise, save_tiny
+
+import wiass
+from wiass.errors import WiassWarning
+from wiass.separator import load_separator
+from wiass.sideinfo import SideInfo
+from wiass.sideinfo.rates import RateFit, fit_rate, fitting_factor
+
+
+def test_coarse_steps_are_held_and_fine_steps_pooled_into_the_range():
+    assert fitting_factor(62.5, (2, 6)) == RateFit(held=16)
+    assert fitting_factor(1.0, (2, 6)) == RateFit(pooled=4)
+    assert fitting_factor(4.0, (2, 6)) == RateFit()
+
+
+def test_holding_keeps_what_every_step_says_and_warns_once():
+    values = np.array([[0], [1], [1], [0]], np.float32)
+    with pytest.warns(WiassWarning, match="held 10 times") as record:
+        fitted, fit = fit_rate(SideInfo(values, None, "A3.1"), 160, (2, 6))
+    assert len(record) == 1
+    assert fit.held == 10 and fitted.n_steps == 40
+    np.testing.assert_array_equal(fitted.values[::10], values)
+    np.testing.assert_array_equal(fitted.values.reshape(4, 10), np.repeat(values, 10, axis=1))
+
+
+def test_pooling_keeps_the_middle_step_of_every_block():
+    values = np.arange(12, dtype=np.float32)[:, None]
+    with pytest.warns(WiassWarning, match="every 4th step"):
+        fitted, fit = fit_rate(SideInfo(values, None, "M2"), 12, (2, 6))
+    assert fit.pooled == 4
+    np.testing.assert_array_equal(fitted.values[:, 0], [2, 6, 10])
+
+
+def test_user_steps_get_their_share_of_the_model_steps_times():
+    starts, ends = np.arange(6.0), np.arange(1.0, 7.0)
+    held = RateFit(held=3).user_edges(starts, ends, 2)
+    np.testing.assert_array_equal(held[0], [0, 3])
+    np.testing.assert_array_equal(held[1], [3, 6])
+    pooled = RateFit(pooled=2).user_edges(starts[:2], ends[:2], 4)
+    np.testing.assert_allclose(pooled[0], [0, 0.5, 1, 1.5])
+    np.testing.assert_allclose(pooled[1], [0.5, 1, 1.5, 2])
+
+
+def test_steps_in_the_trained_range_are_left_alone():
+    side = SideInfo(np.ones((40, 1), np.float32), None, "A3.1")
+    fitted, fit = fit_rate(side, 160, (2, 6))
+    assert fitted is side and fit == RateFit()
+
+
+def test_whole_song_alignment_has_no_jump_at_chunk_boundaries(tmp_path):
+    separator = load_separator(save_tiny(tmp_path, ("A3.1",))["A3.1"])
+    mixture = noise(1, 12.0, MODEL_RATE, seed=4)
+    activity = np.repeat(np.random.default_rng(0).random(60) > 0.5, 10).astype(np.float32)
+    result = wiass.separate(mixture, MODEL_RATE, separator, activity[:, None], chunk_seconds=2.0)
+    centres = result.steps.timeline.centres
+    gaps = np.diff(centres)
+    assert np.all(gaps > 0)
+    assert gaps.max() <= 3 * np.median(gaps)
