@@ -46,11 +46,15 @@ BAND_STEPS = 4
 """Half-width, in coarse cells, of the band around the coarse path at full resolution."""
 
 SKIP_COST = 0.5
-"""Score lost per step the path leaves out at the start or the end (side information that
-begins before or ends after the audio): without it, a path may skip whole phrases there."""
+"""Score lost per frame's worth of steps (steps times the mean frames per step) that the path
+leaves out at the start or the end (side information that begins before or ends after the
+audio): without it, a path may skip whole phrases there."""
 
 LINE_TOLERANCE = 3.0
-"""Frames: anchors this close to a straight line (median) put every step on the line."""
+"""Frames: an anchor this close to the fitted line counts as lying on it."""
+
+LINE_SHARE = 0.6
+"""When this share of the anchors lies on one straight line, every step goes on the line."""
 
 ACTIVITY_WIDTH_DB = 2.0
 """Width (dB) of the soft threshold that turns an estimate's frame level into a probability."""
@@ -130,18 +134,19 @@ def monotonic_path(scores: StepScores, low: np.ndarray, high: np.ndarray) -> np.
     """The best monotonic path ``(N,)`` through ``scores`` within the band ``[low[n], high[n])``
     of steps per frame (both non-decreasing, ``high > low``): each frame stays on the step of
     the frame before it or moves to the next; it may start on any step of the first frame's
-    band and end on any step of the last frame's band, losing :data:`SKIP_COST` for every step
-    it leaves out before its start and after its end."""
+    band and end on any step of the last frame's band, losing :data:`SKIP_COST` times the mean
+    frames per step for every step it leaves out before its start and after its end."""
     n_frames, n_steps = scores.shape
     width = int((high - low).max())
     moved = np.zeros((n_frames, width), dtype=bool)
     columns = np.arange(width)
-    total = _band_row(scores, 0, low, high, width) - SKIP_COST * (low[0] + columns)
+    skip = SKIP_COST * n_frames / n_steps
+    total = _band_row(scores, 0, low, high, width) - skip * (low[0] + columns)
     for n in range(1, n_frames):
         stay, advance = _previous(total, int(low[n] - low[n - 1]), width)
         moved[n] = advance > stay
         total = _band_row(scores, n, low, high, width) + np.maximum(stay, advance)
-    total = total - SKIP_COST * (n_steps - 1 - (low[-1] + columns))
+    total = total - skip * (n_steps - 1 - (low[-1] + columns))
     return _back_trace(total, moved, low)
 
 
@@ -193,12 +198,12 @@ def step_centres(path: np.ndarray, step_values: np.ndarray) -> tuple[np.ndarray,
     """The frame each step describes, ``(M,)`` float, and the mean frames per step.
 
     Anchors: the first frame of every step that differs from the step before it and that the
-    path visits after its first frame. When a straight line (a constant tempo and an offset)
-    fits the anchors within :data:`LINE_TOLERANCE` frames (median absolute residual), every
-    step is placed on that line: the fit averages out the few frames by which each anchor
-    errs. Otherwise (tempo changes) the steps are placed linearly between anchors, before the
-    first and after the last one at the line's slope. Without two anchors, the steps cover the
-    frames uniformly.
+    path visits after its first frame. When :data:`LINE_SHARE` of the anchors lie within
+    :data:`LINE_TOLERANCE` frames of one straight line (a constant tempo and an offset), every
+    step is placed on that line: the fit averages out the few frames by which each anchor errs
+    and ignores anchors a phrase off. Otherwise (tempo changes) the steps are placed linearly
+    between the anchors on the line, before the first and after the last one at the line's
+    slope. Without two anchors, the steps cover the frames uniformly.
     """
     n_steps, n_frames = step_values.shape[0], path.size
     steps, frames = _anchors(path, step_values)
@@ -206,19 +211,36 @@ def step_centres(path: np.ndarray, step_values: np.ndarray) -> tuple[np.ndarray,
     if steps.size < 2:
         rate = n_frames / n_steps
         return (edges[:-1] + 0.5) * rate - 0.5, rate
-    slope, intercept = np.polyfit(steps, frames, 1)
-    if slope <= 0:
-        slope = (frames[-1] - frames[0]) / max(steps[-1] - steps[0], 1.0)
-        intercept = frames[0] - slope * steps[0]
-    residual = frames - (slope * steps + intercept)
-    if steps.size >= 3 and np.median(np.abs(residual)) <= LINE_TOLERANCE:
+    slope, intercept, inliers = _robust_line(steps, frames)
+    if inliers.mean() >= LINE_SHARE:
         starts = slope * edges + intercept
     else:
+        steps, frames = steps[inliers], frames[inliers]
         starts = np.interp(edges, steps, frames)
         before, after = edges < steps[0], edges > steps[-1]
         starts[before] = frames[0] + (edges[before] - steps[0]) * slope
         starts[after] = frames[-1] + (edges[after] - steps[-1]) * slope
     return (starts[:-1] + starts[1:]) / 2.0 - 0.5, float(slope)
+
+
+def _robust_line(steps: np.ndarray, frames: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """``frames ~ slope * steps + intercept`` fitted to the anchors within
+    :data:`LINE_TOLERANCE` frames of the line, refitted a few times from a least-squares start
+    (an anchor the blind estimate placed a phrase off does not bend the line); the inliers."""
+    inliers = np.ones(steps.size, dtype=bool)
+    slope, intercept = np.polyfit(steps, frames, 1)
+    for _ in range(5):
+        residual = np.abs(frames - (slope * steps + intercept))
+        tolerance = max(LINE_TOLERANCE, 2.0 * float(np.median(residual)))
+        new = residual <= tolerance
+        if new.sum() < 2 or np.array_equal(new, inliers):
+            break
+        inliers = new
+        slope, intercept = np.polyfit(steps[inliers], frames[inliers], 1)
+    if slope <= 0:
+        slope = (frames[-1] - frames[0]) / max(steps[-1] - steps[0], 1.0)
+        intercept = frames[0] - slope * steps[0]
+    return float(slope), float(intercept), inliers
 
 
 def _anchors(path: np.ndarray, step_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
