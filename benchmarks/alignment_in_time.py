@@ -28,9 +28,10 @@ import numpy as np
 from tqdm import tqdm
 
 from wiass.data.tracks import Track
-from wiass.experiment import alignment_scores, test_tracks, track_side_info, true_steps
+from wiass.experiment import alignment_scores, test_tracks, true_steps
 from wiass.inference import separate
 from wiass.separator import Separator, load_separator
+from wiass.sideinfo import whole_track_side_info
 
 HERE = Path(__file__).resolve().parent
 FRAME_TOLERANCE = 6
@@ -40,7 +41,8 @@ def track_errors(
     separator: Separator, track: Track, index: int, chunk_seconds: float | None
 ) -> tuple[float, np.ndarray, float]:
     """``(step_accuracy, frame_errors, frames_per_step)`` of one test track."""
-    side_info = track_side_info(separator, track.stems["vocals"], index)
+    vocals = track.stems["vocals"]
+    side_info = whole_track_side_info(separator.side_info_kind, separator.config, vocals, index)
     result = separate(
         track.mixture,
         track.sample_rate,

@@ -17,16 +17,17 @@ from wiass.config import AudioConfig
 from wiass.data.tracks import Track
 from wiass.errors import ConfigError
 from wiass.experiment import (
+    alignment_by_rate,
     alignment_scores,
     native_stft,
     oracle_vocals,
     select_systems,
-    track_side_info,
     true_steps,
 )
-from wiass.experiment_tables import alignment_by_rate, scoring_note, system_row, tracks_csv
+from wiass.experiment.tables import scoring_note, system_row, tracks_csv
 from wiass.metrics import evaluate_track
 from wiass.scoring import score_vocals, track_references
+from wiass.sideinfo import whole_track_side_info
 from wiass.transforms import STFTConfig
 
 STFT = STFTConfig(n_fft=256, hop=64)
@@ -108,11 +109,14 @@ def test_test_tracks_cycle_through_the_rates_and_do_not_depend_on_the_seed():
     low, high = separator.config.side_info.rate_range
     vocals = np.random.default_rng(0).standard_normal((1, 16000 * 4)).astype(np.float32)
     span = high - low + 1
-    rates = [track_side_info(separator, vocals, index).rate for index in range(2 * span)]
+    config = separator.config
+    rates = [whole_track_side_info("A3.1", config, vocals, i).rate for i in range(2 * span)]
     assert rates == [float(low + index % span) for index in range(2 * span)]
-    first, again = (track_side_info(separator, vocals, 3) for _ in range(2))
+    first, again = (whole_track_side_info("A3.1", config, vocals, 3) for _ in range(2))
     np.testing.assert_array_equal(first.values, again.values)
-    assert track_side_info(load_separator(shipped_model("BL1")), vocals, 0) is None
+    assert np.all(first.alignment >= 0), "a whole track needs no padding"
+    assert whole_track_side_info("none", config, vocals, 0) is None
+    assert whole_track_side_info("random", config, vocals, 0) is None
 
 
 def test_unknown_system_is_a_clear_error():

@@ -89,6 +89,22 @@ def test_live_temporary_files_are_registered_and_removable(tmp_path):
     assert live_temporary_files() == [] and target.read_bytes() == b"whole"
 
 
+def test_write_json_writes_nan_and_infinity_as_null_at_any_depth(tmp_path):
+    import json
+    import math
+
+    import numpy as np
+
+    data = {"a": math.nan, "b": [1.5, math.inf, (-math.inf, 2)], "c": {"d": np.float64("nan")}}
+    write_json(tmp_path / "x.json", data)
+    text = (tmp_path / "x.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text) == {"a": None, "b": [1.5, None, [None, 2]], "c": {"d": None}}
+    assert data["a"] != data["a"], "the caller's data is left as it was"
+    write_json(tmp_path / "museval.json", {"SDR": [math.nan, 1.0]}, nan_as_null=False)
+    assert '"SDR": [\n    NaN,\n    1.0\n  ]' in (tmp_path / "museval.json").read_text()
+
+
 def test_a_long_target_name_gets_a_temporary_name_that_fits(tmp_path):
     target = tmp_path / ("n" * 250 + ".json")
     write_json(target, [1])

@@ -26,9 +26,8 @@ from wiass.inference.inputs import model_frames
 from wiass.inference.jobs import MAX_WORKERS, plan_threads
 from wiass.inference.runner import ChunkRunner
 from wiass.separator import Separator, load_separator
-from wiass.sideinfo import SideInfo, generate, get_kind
+from wiass.sideinfo import SideInfo, get_kind, whole_track_side_info
 from wiass.sideinfo.timeline import StepMap, chunk_margin, step_map
-from wiass.transforms import magnitude
 
 KINDS = ("none", "random", "A3.1", "M1")
 
@@ -66,15 +65,9 @@ def write_wav(path: Path, audio: np.ndarray, rate: int) -> Path:
 
 def generated(kind: str, audio: np.ndarray, rate: int, separator: Separator) -> SideInfo:
     """Side information of ``kind`` generated from ``audio`` (as the target) over the file."""
-    config = separator.config
-    mono = resample(audio.mean(axis=0), rate, MODEL_RATE)[0]
-    target = magnitude(mono, config.audio.stft).numpy()
-    frames = model_frames(audio.shape[1], rate, separator)
-    assert target.shape[0] == frames
-    rng = np.random.default_rng(7)
-    return generate(
-        kind, target, 0, frames, rng, config.side_info, sample_rate=MODEL_RATE, n_fft=256
-    )
+    mono = resample(audio.mean(axis=0, keepdims=True), rate, MODEL_RATE)
+    assert mono.shape[1] // HOP + 1 == model_frames(audio.shape[1], rate, separator)
+    return whole_track_side_info(kind, separator.config, mono, 7)
 
 
 def run_cli(*args: str):

@@ -33,6 +33,7 @@ from wiass.training import (
     bf16_support,
     prepare_config,
     resolve_precision,
+    synthetic_default,
     train,
 )
 
@@ -402,6 +403,28 @@ def test_excerpt_longer_than_the_synthetic_songs_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="synthetic default songs"):
         train(config, TrainOptions(out=tmp_path / "run", progress=False))
     assert not (tmp_path / "run").exists()
+
+
+def test_the_synthetic_default_is_written_once_per_folder(tmp_path, monkeypatch):
+    """train, demo and experiment share it: written when its splits are missing, then kept."""
+    calls = []
+
+    def write_dataset(folder, **options):
+        calls.append((folder, options))
+        for split in ("train", "test") if options["n_test"] else ("train",):
+            (folder / split).mkdir(parents=True)
+        return folder
+
+    monkeypatch.setattr("wiass.data.synthetic.write_dataset", write_dataset)
+    demo, experiment = tmp_path / "demo", tmp_path / "experiment"
+    for _ in range(2):
+        assert synthetic_default(demo, 16000, n_test=0) == demo
+        assert synthetic_default(experiment, 8000) == experiment
+    common = {"n_train": 40, "seconds": SYNTHETIC_SECONDS}
+    assert calls == [
+        (demo, {**common, "n_test": 0, "sample_rate": 16000}),
+        (experiment, {**common, "n_test": 10, "sample_rate": 8000}),
+    ]
 
 
 @pytest.fixture(scope="module")

@@ -236,10 +236,18 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: cannot read YAML ({exc})") from exc
+        raise ConfigError(f"{path}: cannot read YAML ({_yaml_reason(exc)})") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections, got {type(data).__name__}")
     return data
+
+
+def _yaml_reason(exc: Exception) -> str:
+    """Why a YAML file could not be read, on one line (a syntax error: where and what)."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return " ".join(str(exc).split())
 
 
 def _merged_data(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:

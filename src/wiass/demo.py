@@ -12,7 +12,6 @@ The run folder follows the layout that :mod:`wiass.report` reads (see its docstr
 from __future__ import annotations
 
 import datetime
-import math
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +25,12 @@ from wiass.audio import write_audio
 from wiass.data.synthetic import generate_song
 from wiass.data.tracks import Track
 from wiass.errors import ConfigError, OutputError
-from wiass.experiment import track_side_info
 from wiass.files import atomic_path, check_writable_folder, write_json
 from wiass.inference import separate
 from wiass.metrics import aggregate
 from wiass.scoring import score_vocals
 from wiass.separator import Separator, load_separator, shipped_model_path
-from wiass.sideinfo import SideInfo
+from wiass.sideinfo import SideInfo, whole_track_side_info
 
 
 @dataclass(frozen=True)
@@ -98,7 +96,7 @@ def run_demo(
             results["scores"][system.name][track] = scores
             summaries[system.name].append({"vocals": scores})
     results["summary"] = {name: aggregate(rows)["vocals"] for name, rows in summaries.items()}
-    write_json(out / "results.json", _json_ready(results))
+    write_json(out / "results.json", results)
     return build_report(out)
 
 
@@ -135,21 +133,12 @@ def _separators(
 
 def _train_small(out: Path, system: DemoSystem, precision: str | None = None) -> Path:
     """Train the small preset for ``system`` on synthetic songs shared by the three runs."""
-    from wiass.training import TrainOptions, prepare_config, train
+    from wiass.training import TrainOptions, prepare_config, synthetic_default, train
 
     run = out / "models" / system.name
     config = prepare_config("small", run, False, side_info=system.kind, precision=precision)
-    options = TrainOptions(out=run, data=_training_data(out, config.audio.sample_rate))
-    return train(config, options)
-
-
-def _training_data(out: Path, sample_rate: int) -> Path:
-    from wiass.data.synthetic import write_dataset
-
-    folder = out / "models" / "data"
-    if not (folder / "train").is_dir():
-        write_dataset(folder, n_train=40, n_test=0, seconds=30, sample_rate=sample_rate)
-    return folder
+    data = synthetic_default(out / "models" / "data", config.audio.sample_rate, n_test=0)
+    return train(config, TrainOptions(out=run, data=data))
 
 
 def _empty_results(sample_rate: int, separator: Separator) -> dict[str, Any]:
@@ -174,7 +163,7 @@ def _run_system(
     song's rate and channels, :func:`wiass.scoring.score_vocals`: the BSSEval medians, PES,
     EPS, and whether BSSEval was ill-conditioned on the song)."""
     vocals = song.stems["vocals"]
-    side_info = track_side_info(separator, vocals, seed)
+    side_info = whole_track_side_info(separator.side_info_kind, separator.config, vocals, seed)
     result = separate(song.mixture, song.sample_rate, separator, side_info=side_info)
     write_audio(folder / "vocals.wav", result["vocals"], song.sample_rate, subtype="FLOAT")
     write_audio(
@@ -210,14 +199,3 @@ def save_npy(path: Path, array: np.ndarray) -> None:
     """``np.save`` written atomically."""
     with atomic_path(path) as tmp:
         np.save(tmp, array)
-
-
-def _json_ready(value: Any) -> Any:
-    """NaN and infinities become None (JSON null)."""
-    if isinstance(value, dict):
-        return {k: _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -27,10 +27,8 @@ Evaluation runs in three phases so that a bad input never leaves half-written ou
 
 from __future__ import annotations
 
-import multiprocessing
+import functools
 import os
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,7 @@ from wiass.evaluate_outputs import (
     write_results,
 )
 from wiass.metrics import TrackScores, aggregate
+from wiass.parallel import run_tasks
 from wiass.scoring import Scored, score_sources
 
 __all__ = [
@@ -318,47 +317,11 @@ def score_track(pair: TrackPair, win_seconds: float = 1.0, hop_seconds: float = 
     return TrackResult(pair, scored.scores, scored.ill_conditioned, scored.warning)
 
 
-def _score_serial(
-    pairs: list[TrackPair], win_seconds: float, hop_seconds: float, bar: tqdm
-) -> list[TrackResult]:
-    """Score the tracks one after the other in this process."""
-    results = []
-    for pair in pairs:
-        bar.set_postfix_str(pair.name, refresh=False)
-        results.append(score_track(pair, win_seconds, hop_seconds))
-        bar.update()
-    return results
-
-
-def _score_parallel(
-    pairs: list[TrackPair], win_seconds: float, hop_seconds: float, jobs: int, bar: tqdm
-) -> list[TrackResult]:
-    """Score the tracks in ``jobs`` worker processes; the first failure cancels the rest.
-
-    Workers are spawned, not forked: a fork after BLAS/FFT thread pools have run in this
-    process can deadlock the child.
-    """
-    context = multiprocessing.get_context("spawn")
-    executor = ProcessPoolExecutor(max_workers=min(jobs, len(pairs)), mp_context=context)
-    results = []
-    try:
-        futures = {
-            executor.submit(score_track, pair, win_seconds, hop_seconds): pair.name
-            for pair in pairs
-        }
-        for future in as_completed(futures):
-            try:
-                results.append(future.result())
-            except BrokenProcessPool as exc:
-                raise MetricsError(
-                    f"track '{futures[future]}': the worker process scoring it died "
-                    "(out of memory? try fewer --jobs)"
-                ) from exc
-            bar.set_postfix_str(futures[future], refresh=False)
-            bar.update()
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)
-    return results
+def _track_died(pair: TrackPair) -> MetricsError:
+    """The error of a worker process that died scoring ``pair``."""
+    return MetricsError(
+        f"track '{pair.name}': the worker process scoring it died (out of memory? try fewer --jobs)"
+    )
 
 
 def evaluate_folders(
@@ -395,10 +358,8 @@ def evaluate_folders(
             )
     disable = None if progress else True
     with tqdm(total=len(pairs), desc="evaluating", unit="track", disable=disable) as bar:
-        if jobs == 1 or len(pairs) == 1:
-            results = _score_serial(pairs, win_seconds, hop_seconds, bar)
-        else:
-            results = _score_parallel(pairs, win_seconds, hop_seconds, jobs, bar)
+        score = functools.partial(score_track, win_seconds=win_seconds, hop_seconds=hop_seconds)
+        results = run_tasks(score, pairs, jobs, bar, lambda pair: pair.name, _track_died)
     results.sort(key=lambda result: result.name)
     summary = aggregate([result.summary() for result in results])
     return Evaluation(results, targets, win_seconds, hop_seconds, summary)

@@ -38,22 +38,6 @@ CSV_COLUMNS = (
 )
 
 
-def _finite_or_none(value: float) -> float | None:
-    """JSON has no NaN or infinity: such values are written as null."""
-    return float(value) if math.isfinite(value) else None
-
-
-def _clean(data: Any) -> Any:
-    """``data`` with every NaN or infinite float replaced by None (recursively)."""
-    if isinstance(data, float):
-        return _finite_or_none(data)
-    if isinstance(data, dict):
-        return {key: _clean(value) for key, value in data.items()}
-    if isinstance(data, list | tuple):
-        return [_clean(value) for value in data]
-    return data
-
-
 def track_json(result: TrackResult, win_seconds: float, hop_seconds: float) -> dict[str, Any]:
     """The JSON document of one track.
 
@@ -108,7 +92,7 @@ def track_json(result: TrackResult, win_seconds: float, hop_seconds: float) -> d
         "hop_samples": scores.hop,
         "targets": targets,
     }
-    return _clean(document)
+    return document
 
 
 def _csv_cell(value: Any) -> str:
@@ -207,7 +191,7 @@ def write_results(out: PathLike, evaluation: Evaluation) -> list[Path]:
         "hop_seconds": evaluation.hop_seconds,
         "aggregate": evaluation.aggregate,
     }
-    write_json(paths[-2], _clean(summary))
+    write_json(paths[-2], summary)
     write_text(paths[-1], summary_csv(evaluation.tracks))
     return paths
 

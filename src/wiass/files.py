@@ -1,13 +1,14 @@
 """Output files: atomic writes, the live temporary files, checks before long work, folder locks.
 
-Atomic writes: a file is written under a temporary name in the same folder, then renamed, so a
-reader never sees a half-written output and a failure leaves the previous file untouched. Every
-temporary file that exists is listed in a registry, so that :func:`remove_temporary_files` can
-delete them when the process is stopped by a signal (the command line does that on SIGTERM and
-SIGINT). Write failures (disk full, file too large, name too long) become one-line
-:class:`~wiass.errors.OutputError` s naming the file (:func:`write_error`); the checks
-:func:`check_output_names` and :func:`check_free_space` catch what they can before long work;
-:func:`folder_lock` keeps two runs from writing into one folder at once.
+Atomic writes: a file (text, or JSON with NaN as null: :func:`write_json`) is written under a
+temporary name in the same folder, then renamed, so a reader never sees a half-written output
+and a failure leaves the previous file untouched. Every temporary file that exists is listed in
+a registry, so that :func:`remove_temporary_files` can delete them when the process is stopped
+by a signal (the command line does that on SIGTERM and SIGINT). Write failures (disk full, file
+too large, name too long) become one-line :class:`~wiass.errors.OutputError` s naming the file
+(:func:`write_error`); the checks :func:`check_output_names` and :func:`check_free_space` catch
+what they can before long work; :func:`folder_lock` keeps two runs from writing into one folder
+at once.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -135,9 +137,27 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
             raise write_error(Path(path), exc) from exc
 
 
-def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write ``data`` as indented JSON to ``path`` atomically."""
-    write_text(path, json.dumps(data, indent=2, allow_nan=True) + "\n")
+def write_json(path: str | os.PathLike[str], data: Any, *, nan_as_null: bool = True) -> None:
+    """Write ``data`` as indented JSON to ``path`` atomically.
+
+    JSON has no NaN or infinity: every such float (in dicts, lists and tuples, at any depth) is
+    written as null, unless ``nan_as_null`` is False, which writes them as Python's ``json``
+    does (``NaN``, ``Infinity``), as museval's files hold them.
+    """
+    document = json_ready(data) if nan_as_null else data
+    write_text(path, json.dumps(document, indent=2, allow_nan=not nan_as_null) + "\n")
+
+
+def json_ready(data: Any) -> Any:
+    """``data`` with every NaN or infinite float replaced by None (recursively through dicts,
+    lists and tuples; tuples become lists)."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: json_ready(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [json_ready(value) for value in data]
+    return data
 
 
 # ---------------------------------------------------------------------------------------------

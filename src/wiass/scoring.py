@@ -151,7 +151,8 @@ def museval_path(folder: Path, track: str) -> Path:
 def write_museval_json(
     folder: Path, track: str, scored: Scored, win_seconds: float = 1.0, hop_seconds: float = 1.0
 ) -> Path:
-    """Write ``<folder>/test/<track>.json`` (atomically); returns its path."""
+    """Write ``<folder>/test/<track>.json`` (atomically, with NaN as museval writes it, not
+    null); returns its path."""
     path = museval_path(folder, track)
-    write_json(path, museval_document(scored, win_seconds, hop_seconds))
+    write_json(path, museval_document(scored, win_seconds, hop_seconds), nan_as_null=False)
     return path

@@ -364,19 +364,20 @@ def prepare_config(
     return config
 
 
-def synthetic_default(out: Path, config: Config) -> Path:
-    """The embedded default dataset for a run without ``--data``: synthetic songs written once
-    into ``out/data`` at the config's sample rate."""
+def synthetic_default(folder: Path, sample_rate: int, *, n_test: int = 10) -> Path:
+    """The embedded default dataset of a run without ``--data``: 40 training and ``n_test``
+    test songs of :data:`SYNTHETIC_SECONDS`, synthetic, at ``sample_rate``, written into
+    ``folder`` once (kept when its splits are there already); returns ``folder``."""
     from wiass.data.synthetic import write_dataset
 
-    folder = out / "data"
-    if not (folder / "train").is_dir():
+    splits = ("train", "test") if n_test else ("train",)
+    if not all((folder / split).is_dir() for split in splits):
         write_dataset(
             folder,
             n_train=40,
-            n_test=10,
+            n_test=n_test,
             seconds=SYNTHETIC_SECONDS,
-            sample_rate=config.audio.sample_rate,
+            sample_rate=sample_rate,
         )
     return folder
 
@@ -388,7 +389,7 @@ def _data_root(options: TrainOptions, config: Config) -> Path:
     saved = options.out / "data.txt"
     if options.resume and saved.is_file():
         return Path(saved.read_text(encoding="utf-8").strip())
-    return synthetic_default(options.out, config)
+    return synthetic_default(options.out / "data", config.audio.sample_rate)
 
 
 def check_resume_checkpoint(last: Path, module: SeparatorModule) -> None:

@@ -25,7 +25,7 @@ One module per concern:
 * :mod:`~wiass.sideinfo.timeline`: where step ``m`` sits on the frame axis, in training and at
   separation (:class:`~wiass.sideinfo.timeline.Timeline`, :class:`StepMap`);
 * :mod:`~wiass.sideinfo.generation`: side information from the true target (:func:`generate`,
-  :func:`generate_from_features`, :func:`random_side_info`);
+  :func:`generate_from_features`, :func:`random_side_info`, :func:`whole_track_side_info`);
 * :mod:`~wiass.sideinfo.resolve`: side information a user gives (:func:`resolve_side_info`, the
   one entry point for activity strings, arrays, text/CSV/``.npy`` files and Audacity labels).
 """
@@ -42,7 +42,12 @@ from wiass.sideinfo.features import (
     power_features,
     target_features,
 )
-from wiass.sideinfo.generation import generate, generate_from_features, random_side_info
+from wiass.sideinfo.generation import (
+    generate,
+    generate_from_features,
+    random_side_info,
+    whole_track_side_info,
+)
 from wiass.sideinfo.kinds import (
     BAND_FMIN_HZ,
     BAND_RANGE_DB,
@@ -110,4 +115,5 @@ __all__ = [
     "step_map",
     "target_features",
     "warped_frames",
+    "whole_track_side_info",
 ]

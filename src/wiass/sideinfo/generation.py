@@ -7,18 +7,21 @@ frames (:func:`~wiass.sideinfo.timeline.training_timeline`), and each step takes
 the frame it describes (nearest neighbour): averaging or voting over a step's block would blur
 what the step says, and no single frame would then be "the" frame the step describes; sampling
 keeps the true alignment exact: ``values[m] == frame_values[alignment[m]]`` for every aligned
-step. For whole tracks (separation with the true target, experiments) call :func:`generate` with
-``first=0`` and ``n_frames`` the track's frames.
+step. :func:`whole_track_side_info` gives a whole track's side information from its true target
+(separation with the true target: the experiment, the demo, the benchmarks).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from wiass.config import SideInfoConfig
+from wiass.config import Config, SideInfoConfig
 from wiass.sideinfo.features import TargetFeatures, target_features
 from wiass.sideinfo.kinds import SideInfo, check_params, get_kind
 from wiass.sideinfo.timeline import take_rows, training_timeline
+from wiass.transforms import magnitude
 
 
 def generate(
@@ -93,4 +96,35 @@ def random_side_info(rng: np.random.Generator, params: SideInfoConfig) -> SideIn
     return SideInfo(rng.random((length, 1)).astype(np.float32), None, "random")
 
 
-__all__ = ["generate", "generate_from_features", "random_side_info"]
+def whole_track_side_info(
+    kind: str, config: Config, vocals: np.ndarray, index: int
+) -> SideInfo | None:
+    """Side information of ``kind`` over a whole track, generated from its true ``vocals``
+    ``(C, T)`` at ``config.audio.sample_rate`` (the channels averaged) with ``config``'s STFT
+    and side-information parameters, without padding (the whole track is there). None for the
+    kinds not generated from the target (``none``; ``random``, whose noise
+    :func:`wiass.inference.separate` draws per chunk).
+
+    The ``index``-th track of a test set: the draw is seeded by ``index`` alone, and the frames
+    per step of the coarse kinds cycle through ``side_info.rate_range`` with the index, so that
+    the tracks cover every rate evenly.
+    """
+    if not get_kind(kind).generated:
+        return None
+    low, high = config.side_info.rate_range
+    rate = low + index % (high - low + 1)
+    params = replace(config.side_info, pad_range=(0, 0), rate_range=(rate, rate))
+    target_mag = magnitude(np.asarray(vocals).mean(axis=0), config.audio.stft).numpy()
+    return generate(
+        kind,
+        target_mag,
+        0,
+        target_mag.shape[0],
+        np.random.default_rng(index),
+        params,
+        sample_rate=config.audio.sample_rate,
+        n_fft=config.audio.n_fft,
+    )
+
+
+__all__ = ["generate", "generate_from_features", "random_side_info", "whole_track_side_info"]

@@ -8,12 +8,9 @@ place only when every track is done.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import shutil
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from tqdm import tqdm
 
 from wiass.data.synthetic.song import STEMS, check_song_options, generate_song
 from wiass.errors import ConfigError, OutputError
+from wiass.parallel import run_tasks
 
 PathLike = str | os.PathLike[str]
 
@@ -95,27 +93,15 @@ def _run_tasks(tasks: list[_Task], jobs: int, progress: bool | None) -> None:
     disable = None if progress is None else not progress
     bar = tqdm(total=len(tasks), desc="synthetic songs", unit="track", disable=disable)
     with bar:
-        if jobs == 1 or len(tasks) == 1:
-            for task in tasks:
-                bar.set_postfix_str(Path(task.folder).name, refresh=False)
-                _write_track(task)
-                bar.update()
-            return
-        context = multiprocessing.get_context("spawn")
-        executor = ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context)
-        try:
-            futures = [executor.submit(_write_track, task) for task in tasks]
-            for future in as_completed(futures):
-                try:
-                    bar.set_postfix_str(future.result(), refresh=False)
-                except BrokenProcessPool as exc:
-                    raise OutputError(
-                        "synthetic dataset: a worker process died (out of memory, or a main "
-                        "script without an `if __name__ == '__main__':` guard?); try jobs=1"
-                    ) from exc
-                bar.update()
-        finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+        run_tasks(_write_track, tasks, jobs, bar, lambda task: Path(task.folder).name, _died)
+
+
+def _died(task: _Task) -> OutputError:
+    """The error of a worker process that died writing ``task``."""
+    return OutputError(
+        "synthetic dataset: a worker process died (out of memory, or a main script without an "
+        "`if __name__ == '__main__':` guard?); try jobs=1"
+    )
 
 
 def _install(staging: Path, out: Path) -> None:

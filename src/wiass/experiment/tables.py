@@ -1,10 +1,11 @@
 """The tables of ``wiass experiment``: Table 1, the alignment tables and every track's scores.
 
 ``results`` maps each system (and oracle) to a list over seeds of ``{track: scores}``, the
-scores being those of :func:`wiass.scoring.score_vocals` plus the alignment figures. Table 1
-says at which sample rates and channel counts the tracks were scored and on which tracks
-BSSEval was ill-conditioned (their SDR/SIR/SAR are not determined by the audio; they are
-counted in the medians, marked in ``tracks.csv`` and named in Table 1's note).
+scores being those of :func:`wiass.scoring.score_vocals` plus the alignment figures
+(:mod:`wiass.experiment.alignment`). Table 1 says at which sample rates and channel counts the
+tracks were scored and on which tracks BSSEval was ill-conditioned (their SDR/SIR/SAR are not
+determined by the audio; they are counted in the medians, marked in ``tracks.csv`` and named
+in Table 1's note).
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from wiass.experiment.alignment import Results, alignment_by_rate
 from wiass.files import write_text
 from wiass.metrics import aggregate
-
-Results = dict[str, list[dict[str, dict[str, Any]]]]
 
 TABLE1_COLUMNS = [
     "SDR",
@@ -94,33 +94,6 @@ def write_tables(out: Path, results: Results, model_rate: int | None = None) -> 
     )
     write_text(paths["alignment_by_rate.csv"], _by_rate_csv(by_rate))
     return paths
-
-
-def alignment_by_rate(
-    results: Results,
-) -> dict[str, dict[int, dict[str, float]]]:
-    """Per system and (rounded) frames per step: accuracy and mass averaged over every track of
-    every seed with that rate, and how many such (track, seed) pairs there are."""
-    table: dict[str, dict[int, dict[str, float]]] = {}
-    for name, per_seed in results.items():
-        pooled: dict[int, list[tuple[float, float]]] = {}
-        for scores in per_seed:
-            for row in scores.values():
-                rate = row.get("frames_per_step", math.nan)
-                accuracy = row.get("accuracy", math.nan)
-                if math.isnan(rate) or math.isnan(accuracy):
-                    continue
-                pooled.setdefault(round(rate), []).append((accuracy, row["mass"]))
-        if pooled:
-            table[name] = {
-                rate: {
-                    "accuracy": float(np.mean([a for a, _ in pairs])),
-                    "mass": float(np.mean([m for _, m in pairs])),
-                    "count": float(len(pairs)),
-                }
-                for rate, pairs in sorted(pooled.items())
-            }
-    return table
 
 
 def _by_rate_csv(table: dict[str, dict[int, dict[str, float]]]) -> str:

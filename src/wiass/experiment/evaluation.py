@@ -1,0 +1,121 @@
+"""Scoring a trained system on the test tracks: side information of its kind generated from
+each track's true vocals (:func:`wiass.sideinfo.whole_track_side_info`), the mixture separated
+at the model's rate, the estimates scored at the track's own rate and channels
+(:mod:`wiass.scoring`), the attention scored against the true alignment
+(:mod:`wiass.experiment.alignment`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wiass.audio import resample, write_audio
+from wiass.data.tracks import Track, TrackSource, open_source
+from wiass.errors import DataError
+from wiass.experiment.alignment import alignment_scores
+from wiass.experiment.figures import plot_attention
+from wiass.scoring import Scored, score_vocals, write_museval_json
+from wiass.separator import Separator
+from wiass.sideinfo import SideInfo, whole_track_side_info
+
+
+def model_rate_vocals(track: Track, separator: Separator) -> np.ndarray:
+    """The track's vocals as one channel (the mean of all) at the model's rate, ``(1, n)`` with
+    ``n`` the length :func:`wiass.inference.separate` works with (soxr, as it resamples)."""
+    from wiass.inference.chunks import resampled_length
+
+    mono = track.stems["vocals"].mean(axis=0, keepdims=True)
+    audio = resample(mono, track.sample_rate, separator.sample_rate)
+    length = resampled_length(mono.shape[1], track.sample_rate, separator.sample_rate)
+    return np.pad(audio[:, :length], ((0, 0), (0, max(0, length - audio.shape[1]))))
+
+
+@dataclass(frozen=True)
+class ScoreFiles:
+    """Where the scoring of one system (one seed, or an oracle) writes: museval's per-track
+    JSON under ``museval``, and the estimates under ``estimates`` (None: not kept)."""
+
+    museval: Path
+    estimates: Path | None = None
+
+    def write(
+        self, track: Track, scored: Scored, vocals: np.ndarray, accompaniment: np.ndarray
+    ) -> None:
+        """Write one track's museval JSON and, when kept, the estimates it scored."""
+        write_museval_json(self.museval, track.name, scored)
+        if self.estimates is not None:
+            folder, rate = self.estimates / track.name, track.sample_rate
+            write_audio(folder / "vocals.wav", vocals, rate, subtype="FLOAT")
+            write_audio(folder / "accompaniment.wav", accompaniment, rate, subtype="FLOAT")
+
+
+def score_system(
+    separator: Separator, track: Track, index: int, files: ScoreFiles | None = None
+) -> tuple[dict[str, Any], np.ndarray | None, SideInfo | None]:
+    """Separate the ``index``-th test track (the model at its rate, the vocals back at the
+    track's rate and channels) and score it there; returns the scores, the attention ``(N, M)``
+    (None for BL1) and the side information."""
+    from wiass.inference import separate
+
+    vocals = model_rate_vocals(track, separator)
+    side_info = whole_track_side_info(separator.side_info_kind, separator.config, vocals, index)
+    result = separate(
+        track.mixture, track.sample_rate, separator, side_info=side_info, max_attention_values=2**62
+    )
+    scores, scored = score_vocals(track, result["vocals"], result["accompaniment"])
+    if files is not None:
+        files.write(track, scored, result["vocals"], result["accompaniment"])
+    attention = result["attention"]
+    if attention is not None and side_info is not None and side_info.alignment is not None:
+        attention = np.asarray(attention, dtype=np.float32)
+        scores.update(alignment_scores(attention, side_info.alignment))
+        scores["frames_per_step"] = float(side_info.rate)
+    return scores, attention, side_info
+
+
+class EvaluationTracks(Sequence[Track]):
+    """The test tracks of a source, each read in full (at the source's rate: their own when
+    the source was opened without one) only when asked for, so that one is in memory at a
+    time."""
+
+    def __init__(self, source: TrackSource) -> None:
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.source)
+
+    def __getitem__(self, index: int) -> Track:  # type: ignore[override]
+        if not 0 <= index < len(self.source):
+            raise IndexError(index)
+        return self.source.read_track(index)
+
+
+def test_tracks(data: Path, sample_rate: int | None = None) -> EvaluationTracks:
+    """The dataset's test tracks at ``sample_rate`` (None: each at its own rate)."""
+    source = open_source(data, "test", sample_rate=sample_rate)
+    if len(source) == 0:
+        raise DataError(f"{data}: no test tracks to evaluate on")
+    return EvaluationTracks(source)
+
+
+def evaluate_system(
+    separator: Separator,
+    tracks: Sequence[Track],
+    plot: Path | None,
+    files: ScoreFiles | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Per-track scores of one trained system; draws the attention of the first track.
+
+    A track's side information is drawn from its index alone, so every training seed is tested
+    on the same side information and the spread over seeds is the models' own."""
+    scores = {}
+    for index, track in enumerate(tracks):
+        track_scores, attention, side_info = score_system(separator, track, index, files)
+        scores[track.name] = track_scores
+        if plot is not None and index == 0 and attention is not None and side_info is not None:
+            plot_attention(plot, attention, side_info, separator, track.name)
+    return scores
