@@ -62,3 +62,27 @@ def test_whole_song_alignment_has_no_jump_at_chunk_boundaries(tmp_path):
     gaps = np.diff(centres)
     assert np.all(gaps > 0)
     assert gaps.max() <= 3 * np.median(gaps)
+
+
+def test_drifted_side_info_describes_the_frames_it_says_it_does():
+    from wiass.sideinfo import drifted_side_info
+
+    frames = np.arange(1000, dtype=np.float32)[:, None]
+    side = drifted_side_info("A3.1", frames, 4, 62.5, np.random.default_rng(3))
+    inside = side.alignment >= 0
+    assert side.n_steps == 250 and 0 < inside.sum() < 250
+    np.testing.assert_array_equal(side.values[inside, 0], side.alignment[inside])
+    assert np.all(side.values[~inside] == 0)
+    assert 3.6 <= side.rate <= 4.4
+    steps = np.diff(side.alignment[inside])
+    assert np.all((steps >= 3) & (steps <= 5))
+
+
+def test_placement_scores_count_steps_within_one_step():
+    from wiass.experiment.alignment import placement_scores
+
+    truth = np.array([-1, 0, 4, 8, 12])
+    placed = np.array([99.0, 1.0, 4.0, 13.0, 12.5])
+    scores = placement_scores(placed, truth, 4.0, 0.016)
+    assert scores["accuracy"] == 0.75
+    assert scores["error_s"] == pytest.approx(0.75 * 0.016)

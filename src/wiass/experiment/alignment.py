@@ -1,5 +1,9 @@
-"""Alignment accuracy of a learned attention against the true alignment of generated side
-information.
+"""Alignment accuracy against the true alignment of generated side information.
+
+What the user gets is where the separation put every step (:func:`placement_scores`: the
+whole-song alignment of :mod:`wiass.inference.song_alignment`, measured on the whole song
+through the same path as ``wiass separate``). The attention is scored too
+(:func:`alignment_scores`, reported as ``attention_accuracy`` and ``mass``):
 
 For every mixture frame n the true step is the real (non-padding) step whose described frame is
 nearest to n (:func:`true_steps`); the accuracy is the share of frames whose attention argmax
@@ -51,6 +55,23 @@ def alignment_scores(
     near = np.abs(steps[None, :] - truth[:, None]) <= tolerance
     mass = (attention * near).sum(axis=1)
     return {"accuracy": float(hit[valid].mean()), "mass": float(mass[valid].mean())}
+
+
+def placement_scores(
+    centres: np.ndarray, alignment: np.ndarray, rate: float, frame_seconds: float
+) -> dict[str, float]:
+    """How well the separation placed the steps: ``centres (M,)``, the frame where each step
+    was put, against the true ``alignment (M,)`` (-1: outside the audio, left out), for steps
+    of ``rate`` frames. ``accuracy``: share within +-1 step (``rate`` frames); ``error_s``:
+    the median absolute error in seconds."""
+    inside = alignment >= 0
+    if not inside.any():
+        return {"accuracy": math.nan, "error_s": math.nan}
+    error = np.abs(centres[inside] - alignment[inside])
+    return {
+        "accuracy": float(np.mean(error <= rate)),
+        "error_s": float(np.median(error) * frame_seconds),
+    }
 
 
 def alignment_by_rate(

@@ -16,11 +16,16 @@ import numpy as np
 from wiass.audio import resample, write_audio
 from wiass.data.tracks import Track, TrackSource, open_source
 from wiass.errors import DataError
-from wiass.experiment.alignment import alignment_scores
+from wiass.experiment.alignment import alignment_scores, placement_scores
 from wiass.experiment.figures import plot_attention
 from wiass.scoring import Scored, score_vocals, write_museval_json
 from wiass.separator import Separator
-from wiass.sideinfo import SideInfo, whole_track_side_info
+from wiass.sideinfo import SideInfo, drifted_side_info, target_features, whole_track_side_info
+from wiass.sideinfo.timeline import file_timeline
+from wiass.transforms import magnitude
+
+DRIFT_SEED = 1000
+"""First entropy word of the drift set's draws (the second is the track's index)."""
 
 
 def model_rate_vocals(track: Track, separator: Separator) -> np.ndarray:
@@ -58,13 +63,23 @@ def score_system(
 ) -> tuple[dict[str, Any], np.ndarray | None, SideInfo | None]:
     """Separate the ``index``-th test track (the model at its rate, the vocals back at the
     track's rate and channels) and score it there; returns the scores, the attention ``(N, M)``
-    (None for BL1) and the side information."""
+    (None for BL1) and the side information.
+
+    The separation gets the side information without its true alignment, as a user's file
+    comes, so that its placement is found by ``wiass separate``'s own whole-song alignment
+    and scored against the truth (:func:`wiass.experiment.alignment.placement_scores`); coarse
+    kinds are also placed once more with a tempo drift and an offset (:func:`drift_scores`).
+    """
     from wiass.inference import separate
 
     vocals = model_rate_vocals(track, separator)
     side_info = whole_track_side_info(separator.side_info_kind, separator.config, vocals, index)
     result = separate(
-        track.mixture, track.sample_rate, separator, side_info=side_info, max_attention_values=2**62
+        track.mixture,
+        track.sample_rate,
+        separator,
+        side_info=_as_user_input(side_info),
+        max_attention_values=2**62,
     )
     scores, scored = score_vocals(track, result["vocals"], result["accompaniment"])
     if files is not None:
@@ -72,9 +87,62 @@ def score_system(
     attention = result["attention"]
     if attention is not None and side_info is not None and side_info.alignment is not None:
         attention = np.asarray(attention, dtype=np.float32)
-        scores.update(alignment_scores(attention, side_info.alignment))
+        scores.update(_attention_scores(attention, side_info.alignment))
+        scores.update(_placement(result, side_info, separator))
         scores["frames_per_step"] = float(side_info.rate)
+        if separator.kind.timing != "aligned":
+            scores.update(drift_scores(separator, track, vocals, index))
     return scores, attention, side_info
+
+
+def _as_user_input(side_info: SideInfo | None) -> SideInfo | None:
+    """The side information as a user gives it: values only, no alignment, no rate."""
+    if side_info is None:
+        return None
+    return SideInfo(side_info.values, None, side_info.kind)
+
+
+def _attention_scores(attention: np.ndarray, alignment: np.ndarray) -> dict[str, float]:
+    scores = alignment_scores(attention, alignment)
+    return {"attention_accuracy": scores["accuracy"], "mass": scores["mass"]}
+
+
+def _placement(result: Any, side_info: SideInfo, separator: Separator) -> dict[str, float]:
+    """:func:`placement_scores` of the steps where the separation put them."""
+    plan = result.steps
+    n_frames = separator.stft.n_frames(model_samples(result, separator))
+    timeline = plan.timeline or file_timeline(plan.side, n_frames, separator.kind)
+    centres = timeline.centres.astype(np.float64)
+    if plan.fit.held > 1:
+        centres = centres.reshape(-1, plan.fit.held).mean(axis=1)
+    frame_seconds = separator.stft.hop / separator.sample_rate
+    return placement_scores(centres, side_info.alignment, float(side_info.rate), frame_seconds)
+
+
+def model_samples(result: Any, separator: Separator) -> int:
+    from wiass.inference.chunks import resampled_length
+
+    return resampled_length(result.vocals.shape[1], result.sample_rate, separator.sample_rate)
+
+
+def drift_scores(
+    separator: Separator, track: Track, vocals: np.ndarray, index: int
+) -> dict[str, float]:
+    """``drift_accuracy`` and ``drift_error_s``: the placement of whole-song side information
+    at 4 frames per step with a tempo drift of up to 10 % and an offset of up to 5 s
+    (:func:`wiass.sideinfo.drifted_side_info`, seeded by the track's index)."""
+    from wiass.inference import separate
+
+    config, audio = separator.config, separator.config.audio
+    magnitudes = magnitude(vocals.mean(axis=0), audio.stft).numpy()
+    kind = separator.kind.name
+    features = target_features(kind, magnitudes, config.side_info, audio.sample_rate, audio.n_fft)
+    frame_rate = audio.sample_rate / audio.hop
+    rng = np.random.default_rng([DRIFT_SEED, index])
+    drifted = drifted_side_info(kind, features.frame_values(config.side_info), 4, frame_rate, rng)
+    result = separate(track.mixture, track.sample_rate, separator, _as_user_input(drifted))
+    placed = _placement(result, drifted, separator)
+    return {"drift_accuracy": placed["accuracy"], "drift_error_s": placed["error_s"]}
 
 
 class EvaluationTracks(Sequence[Track]):

@@ -47,6 +47,7 @@ from wiass.sideinfo.generation import (
     generate_from_features,
     random_side_info,
     whole_track_side_info,
+    drifted_side_info,
 )
 from wiass.sideinfo.kinds import (
     BAND_FMIN_HZ,
@@ -116,4 +117,5 @@ __all__ = [
     "target_features",
     "warped_frames",
     "whole_track_side_info",
+    "drifted_side_info",
 ]

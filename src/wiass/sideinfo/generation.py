@@ -127,4 +127,48 @@ def whole_track_side_info(
     )
 
 
-__all__ = ["generate", "generate_from_features", "random_side_info", "whole_track_side_info"]
+__all__ = [
+    "MAX_DRIFT",
+    "MAX_OFFSET_SECONDS",
+    "drifted_side_info",
+    "generate",
+    "generate_from_features",
+    "random_side_info",
+    "whole_track_side_info",
+]
+
+
+MAX_DRIFT = 0.10
+"""Largest tempo drift of :func:`drifted_side_info` (a share of the nominal rate)."""
+
+MAX_OFFSET_SECONDS = 5.0
+"""Largest offset of :func:`drifted_side_info`, in seconds."""
+
+
+def drifted_side_info(
+    kind: str,
+    frame_values: np.ndarray,
+    rate: float,
+    frame_rate: float,
+    rng: np.random.Generator,
+) -> SideInfo:
+    """Whole-song side information as a person writes it: ``len / rate`` steps at a nominal
+    ``rate`` frames per step whose tempo drifts by a factor drawn from ``1 +- MAX_DRIFT`` and
+    whose start is off by up to ``MAX_OFFSET_SECONDS`` (``frame_rate`` frames per second).
+
+    ``frame_values (N, D)``: the kind's value of every frame of the true target
+    (:meth:`TargetFeatures.frame_values`). Step m describes frame ``round(offset + (m * rate +
+    (rate - 1) / 2) * stretch)``; steps that land outside the song are zero and their true
+    alignment is -1.
+    """
+    n_frames = frame_values.shape[0]
+    stretch = 1.0 + rng.uniform(-MAX_DRIFT, MAX_DRIFT)
+    offset = rng.uniform(-MAX_OFFSET_SECONDS, MAX_OFFSET_SECONDS) * frame_rate
+    n_steps = max(1, int(n_frames // rate))
+    centre = np.arange(n_steps) * rate + (rate - 1) / 2.0
+    described = np.round(offset + centre * stretch).astype(np.int64)
+    inside = (described >= 0) & (described < n_frames)
+    values = np.zeros((n_steps, frame_values.shape[1]), np.float32)
+    values[inside] = frame_values[described[inside]]
+    return SideInfo(values, np.where(inside, described, -1), kind, rate * stretch)
+
