@@ -43,11 +43,11 @@ from wiass.sideinfo.features import (
     target_features,
 )
 from wiass.sideinfo.generation import (
+    drifted_side_info,
     generate,
     generate_from_features,
     random_side_info,
     whole_track_side_info,
-    drifted_side_info,
 )
 from wiass.sideinfo.kinds import (
     BAND_FMIN_HZ,
