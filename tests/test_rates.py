@@ -17,6 +17,7 @@ def test_coarse_steps_are_held_and_fine_steps_pooled_into_the_range():
     assert fitting_factor(62.5, (2, 6)) == RateFit(held=16)
     assert fitting_factor(1.0, (2, 6)) == RateFit(pooled=4)
     assert fitting_factor(4.0, (2, 6)) == RateFit()
+    assert fitting_factor(1251 / 626, (2, 6)) == RateFit()
 
 
 def test_holding_keeps_what_every_step_says_and_warns_once():

@@ -164,7 +164,8 @@ def _run_system(
     EPS, and whether BSSEval was ill-conditioned on the song)."""
     vocals = song.stems["vocals"]
     side_info = whole_track_side_info(separator.side_info_kind, separator.config, vocals, seed)
-    result = separate(song.mixture, song.sample_rate, separator, side_info=side_info)
+    user_side_info = None if side_info is None else SideInfo(side_info.values, None, side_info.kind)
+    result = separate(song.mixture, song.sample_rate, separator, side_info=user_side_info)
     write_audio(folder / "vocals.wav", result["vocals"], song.sample_rate, subtype="FLOAT")
     write_audio(
         folder / "accompaniment.wav", result["accompaniment"], song.sample_rate, subtype="FLOAT"

@@ -26,6 +26,9 @@ import numpy as np
 from wiass.errors import WiassWarning
 from wiass.sideinfo.kinds import SideInfo
 
+RATE_TOLERANCE = 0.1
+"""Rates this close (a share) outside the trained range are left as they are."""
+
 
 @dataclass(frozen=True)
 class RateFit:
@@ -53,9 +56,10 @@ class RateFit:
 
 def fitting_factor(rate: float, rate_range: tuple[int, int]) -> RateFit:
     """The :class:`RateFit` that brings ``rate`` frames per step closest to the middle of
-    ``rate_range`` (none when it already lies in the range)."""
+    ``rate_range`` (none when it lies in the range, give or take :data:`RATE_TOLERANCE`: a
+    file's last step is often shorter)."""
     low, high = rate_range
-    if low <= rate <= high:
+    if low * (1.0 - RATE_TOLERANCE) <= rate <= high * (1.0 + RATE_TOLERANCE):
         return RateFit()
     middle = (low + high) / 2.0
     if rate > high:
@@ -88,4 +92,4 @@ def fit_rate(
     return replace(side, values=np.ascontiguousarray(values)), fit
 
 
-__all__ = ["RateFit", "fit_rate", "fitting_factor"]
+__all__ = ["RATE_TOLERANCE", "RateFit", "fit_rate", "fitting_factor"]
