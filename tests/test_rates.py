@@ -87,3 +87,15 @@ def test_placement_scores_count_steps_within_one_step():
     scores = placement_scores(placed, truth, 4.0, 0.016)
     assert scores["accuracy"] == 0.75
     assert scores["error_s"] == pytest.approx(0.75 * 0.016)
+
+
+def test_placed_steps_are_in_seconds_on_the_frame_grid():
+    from wiass.inference.song_alignment import StepPlan, placed_steps
+    from wiass.sideinfo.timeline import uniform_timeline
+
+    side = SideInfo(np.ones((10, 1), np.float32), None, "A3.1")
+    plan = StepPlan(side, uniform_timeline(10, 40), None, RateFit(held=2), user_steps=5)
+    placed = placed_steps(plan, 0.016)
+    np.testing.assert_allclose(placed.start, (np.arange(5) * 8 - 0.5) * 0.016)
+    np.testing.assert_allclose(placed.end, (np.arange(5) * 8 + 7.5) * 0.016)
+    assert np.all(np.isnan(placed.confidence))

@@ -11,6 +11,7 @@ for that pass (what separation did before whole-song alignment).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +43,40 @@ class StepPlan:
     alignment: GlobalAlignment | None = None
     fit: RateFit = RateFit()
     user_steps: int = 0
+
+
+@dataclass(frozen=True)
+class PlacedSteps:
+    """Where every user step lies in the mixture: ``start`` and ``end`` ``(M,)`` in seconds
+    (outside ``[0, duration)`` for steps before or after the audio) and ``confidence (M,)`` in
+    [0, 1] (NaN where unknown: steps outside the audio, or no whole-song alignment)."""
+
+    start: np.ndarray
+    end: np.ndarray
+    confidence: np.ndarray
+
+
+def placed_steps(plan: StepPlan, frame_seconds: float) -> PlacedSteps | None:
+    """The user's steps placed in seconds from ``plan``'s timeline (``frame_seconds``: seconds
+    per STFT frame; frame n is centred at ``n * frame_seconds``, and a step of ``rate`` frames
+    centred on frame c spans ``(c +- rate / 2) * frame_seconds``); None without a timeline."""
+    if plan.timeline is None:
+        return None
+    centres, rate = plan.timeline.centres.astype(np.float64), plan.timeline.rate
+    starts = (centres - rate / 2.0) * frame_seconds
+    ends = (centres + rate / 2.0) * frame_seconds
+    confidence = (
+        plan.alignment.confidence if plan.alignment is not None else np.full(centres.size, np.nan)
+    )
+    user = plan.user_steps or centres.size
+    start, end = plan.fit.user_edges(starts, ends, user)
+    if plan.fit.held > 1:
+        with warnings.catch_warnings():  # all-NaN groups: steps outside the audio
+            warnings.simplefilter("ignore", RuntimeWarning)
+            confidence = np.nanmean(confidence[: user * plan.fit.held].reshape(user, -1), axis=1)
+    elif plan.fit.pooled > 1:
+        confidence = np.repeat(confidence, plan.fit.pooled)[:user]
+    return PlacedSteps(start, end, confidence)
 
 
 def needs_alignment(separator: Separator, side: SideInfo | None) -> bool:
@@ -134,7 +169,9 @@ def model_rate_audio(mixture: np.ndarray, sample_rate: int, separator: Separator
 
 
 __all__ = [
+    "PlacedSteps",
     "StepPlan",
+    "placed_steps",
     "blind_estimate",
     "model_rate_audio",
     "needs_alignment",

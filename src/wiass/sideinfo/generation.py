@@ -171,4 +171,3 @@ def drifted_side_info(
     values = np.zeros((n_steps, frame_values.shape[1]), np.float32)
     values[inside] = frame_values[described[inside]]
     return SideInfo(values, np.where(inside, described, -1), kind, rate * stretch)
-
