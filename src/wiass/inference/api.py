@@ -30,6 +30,7 @@ from wiass.inference.inputs import (
     side_info_for,
 )
 from wiass.inference.runner import ChunkRunner
+from wiass.inference.step_times import StepTimes, step_times
 from wiass.inference.stream import array_blocks, progress_bar, stream_separation
 from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo
@@ -43,6 +44,9 @@ class SeparationResult:
     mixture). ``attention``: ``(frames, M)`` float32 over the global side-information steps,
     frames pooled by ``frame_pool`` and ``frame_seconds`` apart (None for BL1/BL2).
     ``side_info``: the validated whole-file side information (None for BL1/BL2).
+    ``step_times``: the alignment as times, for every side-information step its start and end
+    in seconds in the mixture and a confidence in [0, 1] (:mod:`wiass.inference.step_times`;
+    None for BL1/BL2).
     """
 
     vocals: np.ndarray
@@ -52,6 +56,7 @@ class SeparationResult:
     sample_rate: int
     frame_seconds: float
     frame_pool: int
+    step_times: StepTimes | None = None
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.keys():
@@ -67,6 +72,20 @@ def frame_seconds(separator: Separator, pool: int) -> float:
     """Seconds between the rows of an attention map pooled by ``pool`` frames."""
     audio = separator.config.audio
     return pool * audio.hop / audio.sample_rate
+
+
+def attention_step_times(
+    attention: np.ndarray, separator: Separator, pool: int, seconds: float
+) -> StepTimes:
+    """The step times of ``attention (rows, M)`` (model frames pooled by ``pool``) over a
+    mixture of ``seconds``."""
+    audio = separator.config.audio
+    return step_times(
+        attention,
+        frame_seconds(separator, pool),
+        hop_seconds=audio.hop / audio.sample_rate,
+        duration=seconds,
+    )
 
 
 def as_separator(
@@ -143,15 +162,26 @@ def separate(
             vocals[:, position : position + block.shape[1]] = block
             position += block.shape[1]
     pool = 1 if runner.attention is None else runner.attention.pool
+    attention = None if runner.attention is None else runner.attention.result()
     return SeparationResult(
         vocals=vocals,
         accompaniment=mixture - vocals,
-        attention=None if runner.attention is None else runner.attention.result(),
+        attention=attention,
         side_info=side,
         sample_rate=rate,
         frame_seconds=frame_seconds(separator, pool),
         frame_pool=pool,
+        step_times=None
+        if attention is None
+        else attention_step_times(attention, separator, pool, n_samples / rate),
     )
 
 
-__all__ = ["SeparationResult", "as_separator", "check_sample_rate", "frame_seconds", "separate"]
+__all__ = [
+    "SeparationResult",
+    "as_separator",
+    "attention_step_times",
+    "check_sample_rate",
+    "frame_seconds",
+    "separate",
+]
