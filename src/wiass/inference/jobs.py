@@ -150,11 +150,15 @@ def check_output_folder(
 
 
 def output_bytes(job: SeparationJob, separator: Separator) -> int:
-    """About how many bytes the outputs of ``job`` take (float WAVs, alignment files)."""
+    """About how many bytes the outputs of ``job`` take (float WAVs, alignment files: the
+    float16 attention, the side information, about 100 bytes per step of step times in
+    alignment.json and labels, 2 MB for the figure and the rest)."""
     size = 2 * (4 * job.channels * job.n_samples + 4096)
     if job.side_info is not None:
         frames = model_frames(job.n_samples, job.sample_rate, separator)
-        size += 2 * min(frames * job.side_info.n_steps, MAX_ALIGNMENT_VALUES) + 2_000_000
+        steps = job.side_info.n_steps
+        size += 2 * min(frames * steps, MAX_ALIGNMENT_VALUES) + 2_000_000
+        size += job.side_info.values.nbytes + 100 * steps
     return size
 
 
