@@ -104,24 +104,25 @@ def test_demo_cli_refuses_to_overwrite(tmp_path):
     assert result.stderr.strip().startswith("wiass: error:") and "--force" in result.stderr
 
 
-def test_demo_cli_prints_the_table_the_reading_then_the_report(tmp_path, monkeypatch):
-    """The run itself is replaced by a fake run folder; the printing is what is tested."""
+def test_demo_cli_prints_the_table_the_reading_then_the_report(tmp_path, monkeypatch, demo_folder):
+    """The run itself is replaced by a copy of a real demo run (tiny models, three songs);
+    the printing is what is tested."""
     from click.testing import CliRunner
-    from report_fixture import write_fake_run
+    from run_folders import copy_run
 
-    from wiass import demo, report
+    from wiass import demo, report_text, runs
     from wiass.cli import main
 
-    def fake_run_demo(out: Path, **kwargs) -> Path:
-        return report.build_report(write_fake_run(out, tracks=("x", "y")))
+    def copied_run_demo(out: Path, **kwargs) -> Path:
+        return copy_run(demo_folder, out) / "report.html"
 
-    monkeypatch.setattr(demo, "run_demo", fake_run_demo)
+    monkeypatch.setattr(demo, "run_demo", copied_run_demo)
     out = tmp_path / "demo"
     result = CliRunner().invoke(main, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    start = lines.index("Scores over 2 songs, vocals, dB:")
+    start = lines.index("Scores over 3 songs, vocals, dB:")
     assert [line.split()[0] for line in lines[start + 2 : start + 5]] == ["BL1", "A3.1", "M2"]
-    reading = report.reading(report.load_run(out)).replace("−", "-")
+    reading = report_text.reading(runs.load_run(out)).replace("−", "-")
     assert reading in " ".join(result.output.split())
     assert lines[-1] == f"report written to {out / 'report.html'}"

@@ -1,4 +1,5 @@
-"""The HTML report of a run folder: files it links, the numbers it states, its errors and CLI."""
+"""The HTML report of a run folder (a ``wiass demo`` run and ``wiass separate`` output folders,
+built by the real commands): files it links, the numbers it states, its errors and CLI."""
 
 from __future__ import annotations
 
@@ -6,15 +7,22 @@ import json
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from report_fixture import SUMMARY, write_fake_run, write_results
+from run_folders import (
+    SUMMARY,
+    copy_run,
+    copy_with_mixtures,
+    keep_systems,
+    separate_run,
+    set_scores,
+    write_mixture,
+)
 
-from wiass import report
+from wiass import plots, report, report_text, runs
 from wiass.cli import main
 from wiass.errors import WiassError
 
@@ -32,8 +40,9 @@ class _PageParser(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if values.get("src"):
-            self.links.append((tag, values["src"]))
+        for attribute in ("src", "href"):
+            if values.get(attribute) and not str(values[attribute]).startswith(("#", "data:")):
+                self.links.append((tag, str(values[attribute])))
         if tag == "table":
             self._in_scores = values.get("id") == "scores"
         elif tag == "tbody" and self._in_scores:
@@ -62,38 +71,92 @@ def _parse(page: Path) -> _PageParser:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fake run folder with its report built once for the tests that only read it."""
-    run = write_fake_run(tmp_path_factory.mktemp("report") / "run")
-    return report.build_report(run)
+def built(demo_folder: Path) -> Path:
+    """The report ``wiass demo`` built of its run (read only)."""
+    return demo_folder / "report.html"
 
 
-def _small_run(folder: Path, **kwargs: Any) -> Path:
-    summary = {name: SUMMARY[name] for name in ("BL1", "A3.1")}
-    return write_fake_run(folder, tracks=("only",), summary=summary, **kwargs)
+@pytest.fixture
+def run_copy(demo_folder: Path, tmp_path: Path) -> Path:
+    """A copy of the demo run that a test may change."""
+    return copy_run(demo_folder, tmp_path / "run")
+
+
+def _check_links(page: Path) -> dict[str, list[str]]:
+    """Every link of ``page`` by tag: relative, and the file it names exists. Fails when the
+    page has no links at all."""
+    links: dict[str, list[str]] = {}
+    for tag, src in _parse(page).links:
+        links.setdefault(tag, []).append(src)
+    assert links.get("audio") and links.get("img"), links
+    for src in (src for sources in links.values() for src in sources):
+        assert not src.startswith(("/", "http", "file:")), src
+        assert (page.parent / unquote(src)).is_file(), src
+    return links
 
 
 def test_every_linked_file_exists(built: Path) -> None:
-    parser = _parse(built)
+    links = _check_links(built)
     assert built == built.parent / "report.html"
-    audio = [src for tag, src in parser.links if tag == "audio"]
-    images = [src for tag, src in parser.links if tag == "img"]
-    assert len(audio) == 2 * (2 + 3)  # two tracks: mixture, true vocals, three estimates
-    assert len(images) == 2 * (5 + 2 + 1)  # spectrograms, two alignments, one energy figure
-    for src in audio + images:
-        assert not src.startswith(("/", "http", "file:")), src
-        assert (built.parent / unquote(src)).is_file(), src
-    assert all(unquote(src).startswith("report_assets/") for src in images)
-    assert "tracks/song%20a/A3.1/vocals.wav" in audio
+    assert len(links["audio"]) == 3 * (2 + 3)  # three songs: mixture, true vocals, 3 estimates
+    assert len(links["img"]) == 3 * (5 + 2 + 1)  # spectrograms, two alignments, one energy
+    assert all(unquote(src).startswith("report_assets/") for src in links["img"])
+    assert "tracks/synthetic-000/A3.1/vocals.wav" in links["audio"]
+    assert "tracks/synthetic-000/A3.1/alignment_labels.txt" in links["a"]
+    assert "tracks/synthetic-000/M2/alignment.json" in links["a"]
 
 
-def test_table_has_one_row_per_system_and_marks_the_best(built: Path) -> None:
-    rows = _parse(built).rows
+def test_a_separate_folder_gets_a_report(separate_folders: dict[str, Path], tmp_path: Path) -> None:
+    """The output folder of one mixture, copied with the mixture."""
+    out = copy_with_mixtures(separate_folders["one"], tmp_path / "separate")
+    page = report.build_report(out)
+    links = _check_links(page)
+    assert links["audio"] == ["../mixtures/song.wav", "vocals.wav"]
+    assert len(links["img"]) == 2 + 1  # mixture and estimate spectrograms, the alignment
+    assert links["a"] == ["alignment.json", "alignment_labels.txt"]
+    html = page.read_text(encoding="utf-8")
+    assert "Separated without true vocals" in html and 'id="scores"' not in html
+    assert "Energy where the voice is silent" not in html
+
+
+def test_cli_report_of_a_separate_folder_of_several_mixtures(
+    separate_folders: dict[str, Path], tmp_path: Path
+) -> None:
+    out = copy_run(separate_folders["several"], tmp_path / "out")
+    result = CliRunner().invoke(main, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    links = _check_links(out / "report.html")
+    assert [src for src in links["audio"] if "vocals" in src] == [
+        "first/vocals.wav",
+        "second/vocals.wav",
+    ]
+    assert len([src for src in links["img"] if "alignment" in src]) == 2
+
+
+def test_a_moved_mixture_is_left_out_with_a_note(
+    separate_folders: dict[str, Path], tmp_path: Path
+) -> None:
+    out = copy_run(separate_folders["bl1"], tmp_path / "out")
+    runs_file = out / "results.json"
+    data = json.loads(runs_file.read_text())
+    data["tracks"][0]["mixture"] = str(tmp_path / "moved.wav")
+    runs_file.write_text(json.dumps(data))
+    page = report.build_report(out)
+    links = _check_links(page)
+    assert links["audio"] == ["vocals.wav"] and "Learned alignment" not in page.read_text()
+    assert f"The mixture is no longer at {tmp_path / 'moved.wav'}" in page.read_text()
+
+
+def test_table_has_one_row_per_system_and_marks_the_best(run_copy: Path) -> None:
+    set_scores(run_copy, SUMMARY)
+    page = run_copy / "page.html"
+    page.write_text(report.render_html(runs.load_run(run_copy), []), encoding="utf-8")
+    rows = _parse(page).rows
     assert [row[0][0] for row in rows] == ["BL1", "A3.1", "M2"]
     cells = {row[0][0]: row[2:] for row in rows}  # name, description, then SDR..EPS
     assert [text for text, _ in cells["A3.1"]] == ["3.16", "7.75", "6.17", "−85.20", "−34.53"]
     best = {
-        name: [report.METRICS[i] for i, (_, cls) in enumerate(c) if cls == "best"]
+        name: [runs.METRICS[i] for i, (_, cls) in enumerate(c) if cls == "best"]
         for name, c in cells.items()
     }
     assert best == {"BL1": ["SAR"], "A3.1": ["PES", "EPS"], "M2": ["SDR", "SIR"]}
@@ -102,143 +165,107 @@ def test_table_has_one_row_per_system_and_marks_the_best(built: Path) -> None:
 
 def test_page_states_the_summary_and_legend(built: Path) -> None:
     html = built.read_text(encoding="utf-8")
-    run = report.load_run(built.parent)
-    for sentence in report.summary_sentences(run):
+    run = runs.load_run(built.parent)
+    for sentence in report_text.summary_sentences(run):
         assert sentence in html
     assert "lower is better" in html
     assert "<script" not in html and "http://" not in html and "https://" not in html
 
 
-def test_summary_sentence_follows_the_numbers(tmp_path: Path) -> None:
-    run_dir = _small_run(tmp_path / "run")
-    (sentence,) = report.summary_sentences(report.load_run(run_dir))
+def test_summary_sentence_follows_the_numbers(run_copy: Path) -> None:
+    keep_systems(run_copy, ["BL1", "A3.1"])
+    set_scores(run_copy, {name: SUMMARY[name] for name in ("BL1", "A3.1")})
+    (sentence,) = report_text.summary_sentences(runs.load_run(run_copy))
     assert sentence.startswith("With vocal-activity information (A3.1), ")
     assert "40.3 dB less energy than BL1" in sentence
-    assert "the median SDR rises by 0.18 dB (3.16 vs 2.98 dB)" in sentence
+    assert "the median SDR rises by 0.18 dB (3.16 vs 2.98 dB" in sentence
 
-    changed = {"BL1": dict(SUMMARY["BL1"]), "A3.1": dict(SUMMARY["A3.1"], PES=-30.0, SDR=2.5)}
-    write_results(run_dir, ["only"], changed)
-    (sentence,) = report.summary_sentences(report.load_run(run_dir))
+    set_scores(run_copy, {"A3.1": dict(SUMMARY["A3.1"], PES=-30.0, SDR=2.5)})
+    (sentence,) = report_text.summary_sentences(runs.load_run(run_copy))
     assert "14.9 dB more energy than BL1" in sentence
-    assert "(PES −30.0 vs −44.9 dB)" in sentence
-    assert "the median SDR drops by 0.48 dB (2.50 vs 2.98 dB)" in sentence
+    assert "(PES −30.0 vs −44.9 dB; lower on none of the 3 songs)" in sentence
+    assert "the median SDR drops by 0.48 dB (2.50 vs 2.98 dB" in sentence
 
-    changed["A3.1"] = dict(SUMMARY["A3.1"], PES=None, SDR=2.98)
-    write_results(run_dir, ["only"], changed)
-    (sentence,) = report.summary_sentences(report.load_run(run_dir))
+    set_scores(run_copy, {"A3.1": dict(SUMMARY["A3.1"], PES=None, SDR=2.98)})
+    (sentence,) = report_text.summary_sentences(runs.load_run(run_copy))
     assert "cannot be compared with BL1" in sentence
     assert "the median SDR is unchanged" in sentence
 
 
-def test_summary_without_baseline_states_each_system(tmp_path: Path) -> None:
-    run_dir = write_fake_run(tmp_path / "run", tracks=("x",), summary={"M2": SUMMARY["M2"]})
-    assert report.summary_sentences(report.load_run(run_dir)) == [
+def test_summary_without_baseline_states_each_system(run_copy: Path) -> None:
+    keep_systems(run_copy, ["M2"])
+    set_scores(run_copy, {"M2": SUMMARY["M2"]})
+    assert report_text.summary_sentences(runs.load_run(run_copy)) == [
         "With coarse vocal-magnitude information (M2), the estimate has a median SDR of "
         "3.40 dB and a PES of −70.0 dB."
     ]
 
 
-def test_nan_in_results_means_undefined(tmp_path: Path) -> None:
-    run_dir = _small_run(tmp_path / "run")
-    path = run_dir / "results.json"
+def test_nan_in_results_means_undefined(run_copy: Path) -> None:
+    set_scores(run_copy, SUMMARY)
+    path = run_copy / "results.json"
     path.write_text(path.read_text().replace("-85.2", "NaN"), encoding="utf-8")
-    run = report.load_run(run_dir)
-    assert report.table_value(run, "A3.1", "PES") is None
-    assert report.format_db(None) == "—"
+    run = runs.load_run(run_copy)
+    assert report_text.table_value(run, "A3.1", "PES") is None
+    assert report_text.format_db(None) == "—"
 
 
 def _one_line_error(run_dir: Path, needle: str) -> str:
     with pytest.raises(WiassError) as info:
-        report.load_run(run_dir)
+        runs.load_run(run_dir)
     message = str(info.value)
     assert "\n" not in message
     assert needle in message
     return message
 
 
-def test_missing_or_corrupt_results_json(tmp_path: Path) -> None:
-    run_dir = _small_run(tmp_path / "run")
-    results = run_dir / "results.json"
+def test_missing_or_corrupt_results_json(run_copy: Path, tmp_path: Path) -> None:
+    results = run_copy / "results.json"
     text = results.read_text()
     results.write_text(text[: len(text) // 2], encoding="utf-8")
-    assert "not valid JSON" in _one_line_error(run_dir, str(results))
-    results.write_text(json.dumps({"systems": []}), encoding="utf-8")
-    assert "'systems' is empty" in _one_line_error(run_dir, str(results))
+    assert "not valid JSON" in _one_line_error(run_copy, str(results))
     data = json.loads(text)
-    data["tracks"][0]["name"] = "../escape"
-    results.write_text(json.dumps(data), encoding="utf-8")
-    assert "invalid name" in _one_line_error(run_dir, str(results))
     del data["summary"]["A3.1"]["PES"]
-    data["tracks"][0]["name"] = "only"
     results.write_text(json.dumps(data), encoding="utf-8")
-    assert "missing field 'PES'" in _one_line_error(run_dir, "summary.A3.1")
+    assert "missing field 'PES'" in _one_line_error(run_copy, "summary.A3.1")
     results.unlink()
-    assert "no such file" in _one_line_error(run_dir, str(results))
+    assert "no such file" in _one_line_error(run_copy, str(results))
     assert "no such run folder" in _one_line_error(tmp_path / "absent", "absent")
 
 
 @pytest.mark.parametrize(
     "missing",
-    ["mixture.wav", "vocals.wav", "A3.1/vocals.wav", "BL1/vocals.wav", "A3.1/side_info.npy"],
+    ["mixture.wav", "vocals.wav", "A3.1/vocals.wav", "BL1/vocals.wav", "M2/side_info.npy"],
 )
-def test_missing_file_is_named(tmp_path: Path, missing: str) -> None:
-    run_dir = _small_run(tmp_path / "run")
-    file = run_dir / "tracks" / "only" / missing
+def test_missing_file_is_named(run_copy: Path, missing: str) -> None:
+    file = run_copy / "tracks" / "synthetic-001" / missing
     file.unlink()
-    assert "no such file" in _one_line_error(run_dir, str(file))
+    assert "no such file" in _one_line_error(run_copy, str(file))
 
 
-def test_inconsistent_alignment_is_refused(tmp_path: Path) -> None:
-    run_dir = _small_run(tmp_path / "run")
-    folder = run_dir / "tracks" / "only" / "A3.1"
-    np.save(folder / "side_info.npy", np.zeros((5, 1), dtype=np.float32))
-    with pytest.raises(WiassError, match=r"side_info\.npy: shape \(5, 1\) does not fit the 24"):
-        report.load_alignment(report.load_run(run_dir), "only", "A3.1")
-    (folder / "alignment.npy").write_bytes(b"not numpy")
-    with pytest.raises(WiassError, match=r"alignment\.npy: not a readable \.npy array"):
-        report.load_alignment(report.load_run(run_dir), "only", "A3.1")
-
-
-def test_corrupt_audio_fails_with_one_line(tmp_path: Path) -> None:
-    run_dir = _small_run(tmp_path / "run")
-    (run_dir / "tracks" / "only" / "BL1" / "vocals.wav").write_bytes(b"RIFF garbage")
+def test_corrupt_audio_fails_with_one_line(run_copy: Path) -> None:
+    (run_copy / "tracks" / "synthetic-000" / "BL1" / "vocals.wav").write_bytes(b"RIFF garbage")
+    (run_copy / "report.html").unlink()
     with pytest.raises(WiassError) as info:
-        report.build_report(run_dir)
+        report.build_report(run_copy)
     assert "BL1/vocals.wav" in str(info.value) and "\n" not in str(info.value)
-    assert not (run_dir / "report.html").exists()
-
-
-def test_plot_alignment_without_true_alignment(tmp_path: Path) -> None:
-    rng = np.random.default_rng(1)
-    alignment = report.AlignmentData(
-        attention=rng.random((40, 7)).astype(np.float32),
-        frame_seconds=0.05,
-        step_seconds=None,
-        kind="A3.1",
-        side_info=(rng.random((7, 1)) > 0.5).astype(np.float32),
-        true_alignment=None,
-    )
-    path = report.plot_alignment(alignment, 0.025, "A3.1", tmp_path / "a" / "align.png")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert list(path.parent.iterdir()) == [path]  # no temporary file left
+    assert not (run_copy / "report.html").exists()
 
 
 def test_frame_energy_db_marks_silence() -> None:
     audio = np.zeros((2, 250), dtype=np.float32)
     audio[:, :100] = 1.0
-    energy = report.frame_energy_db(audio, 1000, 0.1)
+    energy = plots.frame_energy_db(audio, 1000, 0.1)
     np.testing.assert_allclose(energy, [10 * np.log10(200), -120.0, -120.0], atol=1e-6)
 
 
-def test_cli_report(tmp_path: Path) -> None:
-    run_dir = _small_run(tmp_path / "run")
+def test_cli_report(separate_folders: dict[str, Path], tmp_path: Path) -> None:
     elsewhere = tmp_path / "pages" / "mine.html"
     runner = CliRunner()
-    result = runner.invoke(main, ["report", str(run_dir), "--out", str(elsewhere)])
+    result = runner.invoke(main, ["report", str(separate_folders["bl1"]), "--out", str(elsewhere)])
     assert result.exit_code == 0, result.output
     assert str(elsewhere) in result.output
-    audio = [src for tag, src in _parse(elsewhere).links if tag == "audio"]
-    assert audio and all((elsewhere.parent / unquote(src)).is_file() for src in audio)
+    _check_links(elsewhere)
     assert (tmp_path / "pages" / "mine_assets").is_dir()
 
     missing = runner.invoke(main, ["report", str(tmp_path / "nope")])
@@ -246,15 +273,13 @@ def test_cli_report(tmp_path: Path) -> None:
     assert missing.output.strip().splitlines() == [
         f"wiass: error: {tmp_path / 'nope'}: no such run folder"
     ]
+    with pytest.raises(WiassError, match="is a folder; --out must name the HTML file"):
+        report.build_report(separate_folders["bl1"], tmp_path)
 
 
-def test_report_can_be_rebuilt_after_moving_the_run(tmp_path: Path) -> None:
-    run_dir = _small_run(tmp_path / "run")
-    report.build_report(run_dir)
-    moved = Path(shutil.move(run_dir, tmp_path / "moved"))
-    page = report.build_report(moved)
-    for _, src in _parse(page).links:
-        assert (moved / unquote(src)).is_file(), src
+def test_report_can_be_rebuilt_after_moving_the_run(run_copy: Path, tmp_path: Path) -> None:
+    moved = Path(shutil.move(run_copy, tmp_path / "moved"))
+    _check_links(report.build_report(moved))
 
 
 def _images(page: Path) -> dict[str, bytes]:
@@ -266,10 +291,14 @@ def _images(page: Path) -> dict[str, bytes]:
     }
 
 
-def test_two_reports_in_one_folder_keep_their_own_figures(tmp_path: Path) -> None:
+def test_two_reports_in_one_folder_keep_their_own_figures(
+    separate_folders: dict[str, Path], tmp_path: Path
+) -> None:
     """Two runs with the same track and system names, reported into one folder."""
-    first = _small_run(tmp_path / "first", seconds=3.0)
-    second = _small_run(tmp_path / "second", seconds=4.0)
+    model = runs.load_run(separate_folders["bl1"]).systems[0].model
+    first, second = tmp_path / "first", tmp_path / "second"
+    separate_run(first, [write_mixture(tmp_path / "a" / "song.wav", 2.0, seed=1)], Path(model))
+    separate_run(second, [write_mixture(tmp_path / "b" / "song.wav", 2.5, seed=2)], Path(model))
     pages = tmp_path / "pages"
     runner = CliRunner()
     for run_dir, name in ((first, "first.html"), (second, "second.html")):
@@ -277,7 +306,7 @@ def test_two_reports_in_one_folder_keep_their_own_figures(tmp_path: Path) -> Non
         assert result.exit_code == 0, result.output
     before = report.build_report(first, tmp_path / "alone" / "first.html")
     first_images, second_images = _images(pages / "first.html"), _images(pages / "second.html")
-    assert set(first_images).isdisjoint(second_images)
+    assert first_images and set(first_images).isdisjoint(second_images)
     assert list(first_images.values()) == list(_images(before).values())
     assert list(first_images.values()) != list(second_images.values())
 
@@ -290,31 +319,44 @@ def _legend_texts(figure) -> list[str]:
     return [text.get_text() for legend in figure.legends for text in legend.get_texts()]
 
 
-def test_alignment_figure_keeps_the_attention_visible(tmp_path: Path) -> None:
-    run = report.load_run(write_fake_run(tmp_path / "run", tracks=("x",), seconds=12.0))
-    alignment = report.load_alignment(run, "x", "A3.1")
-    figure = report.alignment_figure(alignment, run.hop_seconds, "A3.1")
+def test_alignment_figure_keeps_the_attention_visible(demo_folder: Path) -> None:
+    run = runs.load_run(demo_folder)
+    alignment = runs.load_alignment(run.output_dir(run.tracks[0], "A3.1"))
+    figure = plots.alignment_figure(alignment, "A3.1", zoom=1.0)
     lines = _lines(figure)
-    assert len(lines) == 2  # the true alignment on the whole track and on the close-up
+    assert len(lines) == 4  # true alignment and step path, on the whole track and the close-up
     for line in lines:
         assert line.get_linewidth() <= 1.0
-        assert line.get_linestyle() in ("--", "-.", ":")
         assert line.get_marker() in ("None", "", None)
+    true_line, path_line = lines[:2]
+    assert true_line.get_linestyle() in ("--", "-.", ":")
     real = np.flatnonzero(alignment.true_alignment >= 0)
-    x, y = lines[0].get_data()
-    np.testing.assert_allclose(y[real], real)
-    np.testing.assert_allclose(x[real], (alignment.true_alignment[real] + 0.5) * run.hop_seconds)
-    assert np.all(np.isnan(np.asarray(x)[alignment.true_alignment < 0]))
-    titles = [ax.get_title() for ax in figure.axes]
-    assert "close-up: first 5 s" in titles
+    x, y = true_line.get_data()
+    np.testing.assert_allclose(np.asarray(y)[real], real)
+    np.testing.assert_allclose(
+        np.asarray(x)[real], alignment.true_alignment[real] * alignment.hop_seconds
+    )
+    x, y = path_line.get_data()
+    np.testing.assert_allclose(x[0::2], alignment.step_times.start)
+    np.testing.assert_allclose(x[1::2], alignment.step_times.end)
+    assert "close-up: first 1 s" in [ax.get_title() for ax in figure.axes]
     legend = _legend_texts(figure)
     assert "side info 1: voice active" in legend and "side info 0: silent" in legend
-    assert "true alignment" in legend
+    assert "true alignment" in legend and "step times (alignment.json)" in legend
 
 
-def test_magnitude_side_info_gets_a_colour_scale_not_an_activity_legend(tmp_path: Path) -> None:
-    run = report.load_run(write_fake_run(tmp_path / "run", tracks=("x",)))
-    figure = report.alignment_figure(report.load_alignment(run, "x", "M2"), run.hop_seconds, "M2")
-    assert _legend_texts(figure) == ["true alignment"]
+def test_magnitude_side_info_gets_a_colour_scale_not_an_activity_legend(
+    separate_folders: dict[str, Path],
+) -> None:
+    alignment = runs.load_alignment(separate_folders["several"] / "first")
+    figure = plots.alignment_figure(alignment, "M2")
+    assert _legend_texts(figure) == ["step times (alignment.json)"]
     assert any(ax.get_xlabel() == "level (1: loudest)" for ax in figure.axes)
-    assert "close-up: first 5 s" not in [ax.get_title() for ax in figure.axes]  # 3 s track
+    assert "close-up: first 5 s" not in [ax.get_title() for ax in figure.axes]  # 4 s mixture
+
+
+def test_plot_alignment_writes_one_png(separate_folders: dict[str, Path], tmp_path: Path) -> None:
+    alignment = runs.load_alignment(separate_folders["one"])
+    path = plots.plot_alignment(alignment, "A3.1", tmp_path / "a" / "align.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(path.parent.iterdir()) == [path]  # no temporary file left

@@ -1,9 +1,11 @@
 """The report in a real headless browser (Debian's chromium driven by playwright).
 
-The run folder is served over http://127.0.0.1 as a user would serve it; the page must load
-without console errors, every audio element must load its data and every image must decode.
-A full-page screenshot is kept under the pytest tmp dir, and in tests/artifacts/ when the
-environment variable WIASS_KEEP_ARTIFACTS is set.
+The reports of a ``wiass demo`` run and of a ``wiass separate`` output folder (built by the real
+commands) are served over http://127.0.0.1 as a user would serve them (the separate run from the
+folder above it, which holds the mixture too); each page must load without console errors,
+every audio element must load its data and every image must decode. A full-page screenshot is
+kept under the pytest tmp dir, and in tests/artifacts/ when the environment variable
+WIASS_KEEP_ARTIFACTS is set.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from report_fixture import write_fake_run
+from run_folders import copy_with_mixtures
 
 from wiass import report
 
@@ -32,7 +36,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--mute-audio",
 ]
-ARTIFACT = Path(__file__).parent / "artifacts" / "report-screenshot.png"
+ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 def _chromium() -> str:
@@ -48,26 +52,70 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         """Keep the test output clean; failed requests show up as browser errors."""
 
 
-@pytest.fixture(params=["PCM_16", "FLOAT"])
-def served_report(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fake run's report (16-bit or float WAV), served from a thread on a local port."""
-    run_dir = write_fake_run(tmp_path / "run", subtype=request.param)
-    page = report.build_report(run_dir)
-    handler = functools.partial(_QuietHandler, directory=str(run_dir))
+@dataclass(frozen=True)
+class Served:
+    """A report served over HTTP and what the page must hold."""
+
+    url: str
+    name: str
+    audio: int
+    images: int
+    title: str
+    rows: int
+    song_rows: int
+
+
+def _serve(root: Path, page: Path, **expected: Any) -> Iterator[Served]:
+    handler = functools.partial(_QuietHandler, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{page.name}"
+        path = page.relative_to(root).as_posix()
+        yield Served(f"http://127.0.0.1:{server.server_address[1]}/{path}", **expected)
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
 
 
-def test_report_loads_in_headless_chromium(
-    served_report: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+@pytest.fixture(params=["demo", "separate"])
+def served_report(
+    request: pytest.FixtureRequest,
+    demo_folder: Path,
+    separate_folders: dict[str, Path],
+    tmp_path: Path,
+) -> Iterator[Served]:
+    """The report of the demo run (three songs, three systems) or of the separate run of one
+    mixture (its folder and the mixture's served from the folder above both)."""
+    if request.param == "demo":
+        page = demo_folder / "report.html"
+        yield from _serve(
+            demo_folder,
+            page,
+            name="demo",
+            audio=15,
+            images=24,
+            title="wiass demo",
+            rows=3,
+            song_rows=2,
+        )
+        return
+    out = copy_with_mixtures(separate_folders["one"], tmp_path / "separate")
+    page = report.build_report(out)
+    yield from _serve(
+        out.parent,
+        page,
+        name="separate",
+        audio=2,
+        images=3,
+        title="wiass separate",
+        rows=0,
+        song_rows=0,
+    )
+
+
+def test_report_loads_in_headless_chromium(served_report: Served, tmp_path: Path) -> None:
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
     )
@@ -86,7 +134,7 @@ def test_report_loads_in_headless_chromium(
             page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda exc: problems.append(str(exc)))
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-            response = page.goto(served_report, wait_until="load")
+            response = page.goto(served_report.url, wait_until="load")
             assert response is not None and response.ok
             page.wait_for_function(
                 "() => [...document.querySelectorAll('audio')]"
@@ -108,12 +156,16 @@ def test_report_loads_in_headless_chromium(
             context.close()
 
     assert problems == []
-    assert len(audio) == 10
+    assert len(audio) == served_report.audio
     assert [(src, state, error) for src, state, error in audio if state < 2] == []
-    assert len(images) == 16
+    assert len(images) == served_report.images
     assert [src for src, complete, width in images if not complete or width <= 0] == []
-    assert title == "wiass demo" and rows == 3 and song_rows == 2
+    assert (title, rows, song_rows) == (
+        served_report.title,
+        served_report.rows,
+        served_report.song_rows,
+    )
     assert screenshot.stat().st_size > 10_000
-    if os.environ.get("WIASS_KEEP_ARTIFACTS") and "PCM_16" in request.node.name:
-        ARTIFACT.parent.mkdir(exist_ok=True)
-        shutil.copyfile(screenshot, ARTIFACT)
+    if os.environ.get("WIASS_KEEP_ARTIFACTS"):
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copyfile(screenshot, ARTIFACTS / f"report-{served_report.name}-screenshot.png")

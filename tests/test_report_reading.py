@@ -3,36 +3,26 @@ songs going the other way than the summary, and columns that do not tell the sys
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from report_fixture import SUMMARY, write_fake_run, write_results
+from run_folders import SUMMARY, copy_run, keep_systems, set_scores
 
-from wiass import report
+from wiass import report, report_text, runs
 from wiass.demo import summary_text
-
-TRACKS = ("a", "b", "c")
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A three-song run folder (its audio is never read by these tests)."""
-    return write_fake_run(tmp_path_factory.mktemp("reading") / "run", tracks=TRACKS)
+def run_dir(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the three-song demo run whose numbers these tests set."""
+    return copy_run(demo_folder, tmp_path_factory.mktemp("reading") / "run")
 
 
-def _set(run_dir: Path, summary: dict, per_song: dict | None = None) -> report.RunResults:
-    """Write ``summary`` (system -> metric -> dB) and, from ``per_song`` (system -> metric ->
+def _set(run_dir: Path, summary: dict, per_song: dict | None = None) -> runs.Run:
+    """Set ``summary`` (system -> metric -> dB) and, from ``per_song`` (system -> metric ->
     one value per song), the per-song scores; load the run."""
-    write_results(run_dir, list(TRACKS), summary)
-    path = run_dir / "results.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
-    for system, metrics in (per_song or {}).items():
-        for metric, values in metrics.items():
-            for track, value in zip(TRACKS, values, strict=True):
-                data["scores"][system][track][metric] = value
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return report.load_run(run_dir)
+    set_scores(run_dir, summary, per_song)
+    return runs.load_run(run_dir)
 
 
 def _summary(**changes: dict) -> dict:
@@ -42,18 +32,20 @@ def _summary(**changes: dict) -> dict:
 
 def test_reading_names_the_system_that_leaks_least(run_dir: Path) -> None:
     run = _set(run_dir, _summary())
-    assert report.reading(run) == (
+    assert report_text.reading(run) == (
         "A3.1 leaks least into the pauses: 40.3 dB less energy than BL1 where the voice is "
         "silent (PES −85.2 vs −44.9 dB; lower on all 3 songs); the median SDR differs by at "
         "most 0.42 dB between systems (2.98 to 3.40 dB; highest: M2)."
     )
     run = _set(run_dir, _summary(M2={"PES": -90.0}, A3_1={"SDR": 2.98}))
-    assert report.reading(run).startswith("M2 leaks least into the pauses: 45.1 dB less energy")
+    assert report_text.reading(run).startswith(
+        "M2 leaks least into the pauses: 45.1 dB less energy"
+    )
 
 
 def test_reading_when_side_information_does_not_help(run_dir: Path) -> None:
     run = _set(run_dir, _summary(BL1={"PES": -95.0, "SDR": 3.0}, M2={"SDR": 3.0, "PES": -80.0}))
-    sentence = report.reading(run)
+    sentence = report_text.reading(run)
     assert sentence.startswith(
         "No side information lowers the energy where the voice is silent below BL1's: "
         "the best informed system, A3.1, puts 9.8 dB more there (PES −85.2 vs −95.0 dB; "
@@ -61,15 +53,19 @@ def test_reading_when_side_information_does_not_help(run_dir: Path) -> None:
     )
     equal = {m: 3.0 for m in ("SDR", "SIR", "SAR")}
     run = _set(run_dir, {n: dict(SUMMARY[n], **equal) for n in SUMMARY})
-    assert report.reading(run).endswith("the median SDR is the same for every system (3.00 dB).")
+    assert report_text.reading(run).endswith(
+        "the median SDR is the same for every system (3.00 dB)."
+    )
 
 
-def test_reading_without_baseline_or_pes(run_dir: Path) -> None:
-    run = _set(run_dir, {"A3.1": SUMMARY["A3.1"], "M2": SUMMARY["M2"]})
-    assert report.reading(run).startswith("A3.1 leaks least into the pauses (PES −85.2 dB); ")
+def test_reading_without_baseline_or_pes(run_dir: Path, tmp_path: Path) -> None:
+    no_baseline = copy_run(run_dir, tmp_path / "run")
+    keep_systems(no_baseline, ["A3.1", "M2"])
+    run = _set(no_baseline, {"A3.1": SUMMARY["A3.1"], "M2": SUMMARY["M2"]})
+    assert report_text.reading(run).startswith("A3.1 leaks least into the pauses (PES −85.2 dB); ")
     no_pes = {n: dict(SUMMARY[n], PES=None) for n in SUMMARY}
     run = _set(run_dir, no_pes)
-    assert report.reading(run).startswith("PES is undefined for every system")
+    assert report_text.reading(run).startswith("PES is undefined for every system")
 
 
 def test_songs_going_the_other_way_are_stated(run_dir: Path) -> None:
@@ -79,46 +75,45 @@ def test_songs_going_the_other_way_are_stated(run_dir: Path) -> None:
         "A3.1": {"PES": [-110.0, -108.0, -50.0], "SDR": [3.5, 2.0, 3.0]},
     }
     run = _set(run_dir, _summary(), per_song)
-    assert report.song_count(run, "A3.1", "BL1", "PES") == (2, 3)
-    assert report.song_count(run, "A3.1", "BL1", "SDR") == (1, 3)
-    a31 = report.summary_sentences(run)[0]
+    assert report_text.song_count(run, "A3.1", "BL1", "PES") == (2, 3)
+    assert report_text.song_count(run, "A3.1", "BL1", "SDR") == (1, 3)
+    a31 = report_text.summary_sentences(run)[0]
     assert "(PES −85.2 vs −44.9 dB; lower on 2 of 3 songs)" in a31
     assert "(3.16 vs 2.98 dB; higher on 1 of 3 songs)" in a31
-    table = report.song_table(run)
+    table = report_text.song_table(run)
     sdr, pes = table["A3.1"][0], table["A3.1"][3]
     assert (pes.text, pes.mixed) == ("2 of 3", True)
     assert (sdr.text, sdr.mixed) == ("1 of 3", True)
 
 
 def test_songs_phrase() -> None:
-    assert report.songs_phrase((2, 2), "PES") == "lower on both songs"
-    assert report.songs_phrase((3, 3), "SDR") == "higher on all 3 songs"
-    assert report.songs_phrase((0, 4), "SDR") == "higher on none of the 4 songs"
-    assert report.songs_phrase((1, 1), "SDR") == ""
+    assert report_text.songs_phrase((2, 2), "PES") == "lower on both songs"
+    assert report_text.songs_phrase((3, 3), "SDR") == "higher on all 3 songs"
+    assert report_text.songs_phrase((0, 4), "SDR") == "higher on none of the 4 songs"
+    assert report_text.songs_phrase((1, 1), "SDR") == ""
 
 
 def test_a_column_at_the_floor_has_no_best(run_dir: Path) -> None:
     run = _set(run_dir, {n: dict(SUMMARY[n], EPS=-120.0) for n in SUMMARY})
-    rows = report.metric_rows(report.summary_values(run))
+    rows = report_text.metric_rows(report_text.summary_values(run))
     eps = [row[4] for row in rows.values()]
     assert all(cell.tie and not cell.best for cell in eps)
     assert [cell.best for cell in rows["A3.1"]] == [False, False, False, True, False]
-    note = report.tie_note("EPS", [-120.0, -120.0, None])
+    note = report_text.tie_note("EPS", [-120.0, -120.0, None])
     assert note is not None and "the floor" in note
-    assert "every system has 3.00 dB" in str(report.tie_note("SDR", [3.0, 3.001]))
-    assert report.tie_note("SDR", [3.0, 3.1]) is None
-    assert report.tie_note("SDR", [3.0, None]) is None
+    assert "every system has 3.00 dB" in str(report_text.tie_note("SDR", [3.0, 3.001]))
+    assert report_text.tie_note("SDR", [3.0, 3.1]) is None
+    assert report_text.tie_note("SDR", [3.0, None]) is None
 
 
-def test_page_says_a_column_does_not_tell_the_systems_apart(tmp_path: Path) -> None:
-    run_dir = write_fake_run(tmp_path / "run", tracks=("x", "y"))
-    write_results(run_dir, ["x", "y"], {n: dict(SUMMARY[n], EPS=-120.0) for n in SUMMARY})
-    html = report.build_report(run_dir).read_text(encoding="utf-8")
+def test_page_says_a_column_does_not_tell_the_systems_apart(run_dir: Path) -> None:
+    run = _set(run_dir, {n: dict(SUMMARY[n], EPS=-120.0) for n in SUMMARY})
+    html = report.render_html(run, [])
     assert 'class="best">−120.00' not in html
     assert "EPS: every system is at −120.00 dB, the floor" in html
     assert "all equal" in html
     assert "Song by song against BL1" in html
-    assert report.reading(report.load_run(run_dir)) in html
+    assert report_text.reading(runs.load_run(run_dir)) in html
 
 
 def test_demo_summary_text_is_the_table_and_the_reading(run_dir: Path) -> None:
@@ -132,4 +127,4 @@ def test_demo_summary_text_is_the_table_and_the_reading(run_dir: Path) -> None:
     assert lines[3].split() == ["A3.1", "3.16", "7.75", "6.17", "-85.20*", "-120.00"]
     assert lines[4].split() == ["M2", "3.40*", "8.10*", "6.00", "-70.00", "-120.00"]
     assert "EPS: every system is at -120.00 dB" in text
-    assert " ".join(text.split()).endswith(report.reading(run).replace("−", "-"))
+    assert " ".join(text.split()).endswith(report_text.reading(run).replace("−", "-"))

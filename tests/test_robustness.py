@@ -33,7 +33,13 @@ from wiass.separator import (
 )
 
 RATE = 8000
-ALIGNMENT = ("alignment.png", "alignment.npy", "alignment.json")
+ALIGNMENT = (
+    "alignment.png",
+    "alignment.npy",
+    "alignment.json",
+    "alignment_labels.txt",
+    "side_info.npy",
+)
 POSIX_SIGNALS = pytest.mark.skipif(
     sys.platform == "win32", reason="POSIX signals and resource limits"
 )
@@ -120,7 +126,7 @@ def test_separate_finds_a_shipped_model_by_name(tmp_path):
     assert result.exit_code == 0, result.output
     assert "model kind A3.1 at 16000 Hz" in result.stdout
     names = sorted(path.name for path in (tmp_path / "out").iterdir())
-    assert names == sorted(["vocals.wav", "accompaniment.wav", *ALIGNMENT])
+    assert names == sorted(["vocals.wav", "accompaniment.wav", "results.json", *ALIGNMENT])
 
 
 def test_models_lists_kind_rates_data_command_and_size():
@@ -215,7 +221,11 @@ def test_a_lock_file_left_by_a_killed_run_is_not_in_the_way(checkpoints, tmp_pat
     mixture = write_noise(tmp_path / "song.wav", 1.0)
     result = run_cli("separate", mixture, "--model", checkpoints["none"], "--out", out)
     assert result.exit_code == 0, result.output
-    assert sorted(path.name for path in out.iterdir()) == ["accompaniment.wav", "vocals.wav"]
+    assert sorted(path.name for path in out.iterdir()) == [
+        "accompaniment.wav",
+        "results.json",
+        "vocals.wav",
+    ]
 
 
 def start_long_separation(checkpoint: Path, tmp_path: Path, seconds: float = 300.0):
@@ -259,7 +269,7 @@ def test_two_runs_at_once_never_mix_their_files(checkpoints, tmp_path):
     assert first.returncode == 0, stderr
     assert not any(path.exists() for path in temporary)
     names = sorted(path.name for path in out.iterdir())
-    assert names == ["accompaniment.wav", "vocals.wav"]
+    assert names == ["accompaniment.wav", "results.json", "vocals.wav"]
     assert sf.info(str(out / "vocals.wav")).duration == pytest.approx(300.0)
 
 

@@ -392,6 +392,9 @@ def test_cli_writes_audio_and_alignment(checkpoints, separators, tmp_path):
         "alignment.png",
         "alignment.npy",
         "alignment.json",
+        "alignment_labels.txt",
+        "side_info.npy",
+        "results.json",
     }
 
 
@@ -413,6 +416,7 @@ def test_cli_several_mixtures_get_subfolders_and_bl1_writes_no_alignment(checkpo
             channels,
             sf.info(path).frames,
         )
+    assert sorted(p.name for p in out.iterdir()) == ["first", "results.json", "second.flac"]
 
 
 def test_cli_force_overwrites_and_removes_stale_alignment(checkpoints, tmp_path):
@@ -424,7 +428,11 @@ def test_cli_force_overwrites_and_removes_stale_alignment(checkpoints, tmp_path)
     )
     result = run_cli(path, "--model", checkpoints["none"], "--out", out, "--force")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["accompaniment.wav", "vocals.wav"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "accompaniment.wav",
+        "results.json",
+        "vocals.wav",
+    ]
 
 
 def test_cli_entry_point_runs_in_a_subprocess(checkpoints, tmp_path):
@@ -527,6 +535,22 @@ def test_existing_outputs_are_kept_without_force(checkpoints, tmp_path):
     assert "accompaniment.wav: already exists (use --force" in result.stderr
     assert sorted(p.name for p in out.iterdir()) == ["accompaniment.wav"]
     assert (out / "accompaniment.wav").read_bytes() == b"earlier result"
+
+
+def test_another_runs_index_is_kept_without_force(checkpoints, tmp_path):
+    """OUT holds the results.json of another run (e.g. a demo run): separating several
+    mixtures into OUT/<stem>/ would replace that index, so it is refused."""
+    paths = [
+        write_wav(tmp_path / f"{name}.wav", noise(1, 1.0, MODEL_RATE), MODEL_RATE)
+        for name in ("first", "second")
+    ]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text('{"earlier": "run"}')
+    result = run_cli(*paths, "--model", checkpoints["none"], "--out", out)
+    assert result.exit_code == 2
+    assert "results.json: already exists (use --force" in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["results.json"]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")

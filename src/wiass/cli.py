@@ -235,10 +235,10 @@ def _parse_devices(text: str) -> int | str:
     "it (report_assets/ for report.html), so pages of several runs can share a folder.",
 )
 def report_command(run_dir: str, out: str | None) -> None:
-    """Rebuild the HTML listening report of a run folder (wiass demo) from its saved results.
+    """Build the HTML listening report of a run folder (wiass demo or wiass separate --out).
 
-    Reads RUN_DIR/results.json and the audio, alignments and side information under
-    RUN_DIR/tracks, draws spectrograms, learned alignments and silent-part energies, and writes
+    Reads RUN_DIR/results.json and the audio, alignments and side information it names, draws
+    spectrograms, learned alignments and (with true vocals) silent-part energies, and writes
     one self-contained page with relative links (open it in a browser, or serve the folder).
     """
     from pathlib import Path
@@ -314,8 +314,10 @@ def separate_command(
     """Separate vocals and accompaniment from mixture files of any rate and channel count.
 
     Writes vocals.wav and accompaniment.wav (float WAV at the mixture's rate and channels,
-    summing to the mixture) and, for informed models, alignment.png / .npy / .json (the
-    attention over the side information). Side information describes the whole song: its steps
+    summing to the mixture) and, for informed models, the alignment: alignment.json (each
+    side-information step's start and end in seconds, and a confidence), alignment_labels.txt
+    (activity: the aligned sung regions), alignment.png / .npy and side_info.npy; then
+    OUT/results.json for 'wiass report OUT'. Side information describes the whole song: its steps
     are taken to cover the file uniformly. Everything is checked before anything is written
     (inputs, output names, free space); a second run into the same OUT at once is refused.
     """
@@ -328,6 +330,7 @@ def separate_command(
         prepare_jobs,
         run_job,
         summary_lines,
+        write_run_index,
     )
 
     workers, torch_threads = plan_threads(threads, device)
@@ -343,10 +346,12 @@ def separate_command(
         force=force,
     )
     with locked_outputs(out, jobs, force):
+        results = []
         for job in jobs:
-            result = run_job(job, separator, wiener=wiener, workers=workers)
-            for line in summary_lines(result, separator):
+            results.append(run_job(job, separator, wiener=wiener, workers=workers))
+            for line in summary_lines(results[-1], separator):
                 click.echo(line)
+        click.echo(f"wrote {write_run_index(out, model_path, separator, results)}")
 
 
 @main.command(

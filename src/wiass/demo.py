@@ -6,27 +6,28 @@ scores every estimate with :mod:`wiass.metrics`, and writes an HTML listening re
 are the small ones shipped in ``wiass/pretrained`` or, with ``train=True``, small presets trained
 first on synthetic songs (the same recipe as the shipped ones).
 
-The run folder follows the layout that :mod:`wiass.report` reads (see its docstring).
+The run folder is a :mod:`wiass.runs` run folder (the one format, which :mod:`wiass.report`
+reads): ``tracks/<track>/`` holds the mixture and the true vocals, ``tracks/<track>/<system>/``
+the estimates and, for informed systems, the alignment files, as ``wiass separate`` writes them.
 """
 
 from __future__ import annotations
 
-import datetime
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
-from wiass import __version__
+from wiass import runs
 from wiass.audio import write_audio
 from wiass.data.synthetic import generate_song
 from wiass.data.tracks import Track
 from wiass.errors import ConfigError, OutputError
-from wiass.files import atomic_path, check_writable_folder, write_json
+from wiass.files import check_writable_folder
 from wiass.inference import separate
+from wiass.inference.outputs import separation_alignment, write_alignment
 from wiass.metrics import aggregate
 from wiass.scoring import score_vocals
 from wiass.separator import Separator, load_separator, shipped_model_path
@@ -81,7 +82,8 @@ def run_demo(
     _check_out(out, force)
     separators = _separators(out, train, models, precision)
     sample_rate = next(iter(separators.values())).sample_rate
-    results = _empty_results(sample_rate, next(iter(separators.values())))
+    tracks: list[runs.Track] = []
+    scores: dict[str, dict[str, Any]] = {s.name: {} for s in SYSTEMS}
     summaries: dict[str, list[dict[str, Any]]] = {s.name: [] for s in SYSTEMS}
     seeds = range(TEST_SEED, TEST_SEED + songs)
     for index, seed in enumerate(tqdm(seeds, desc="demo songs", unit="song", disable=not progress)):
@@ -90,22 +92,29 @@ def run_demo(
         folder = out / "tracks" / track
         write_audio(folder / "mixture.wav", song.mixture, sample_rate, subtype="FLOAT")
         write_audio(folder / "vocals.wav", song.stems["vocals"], sample_rate, subtype="FLOAT")
-        results["tracks"].append({"name": track, "seconds": seconds})
+        tracks.append(_run_track(out, track, seconds))
         for system in SYSTEMS:
-            scores = _run_system(system, separators[system.name], song, seed, folder / system.name)
-            results["scores"][system.name][track] = scores
-            summaries[system.name].append({"vocals": scores})
-    results["summary"] = {name: aggregate(rows)["vocals"] for name, rows in summaries.items()}
-    write_json(out / "results.json", results)
+            row = _run_system(system, separators[system.name], song, seed, folder / system.name)
+            scores[system.name][track] = row
+            summaries[system.name].append({"vocals": row})
+    summary = {name: aggregate(rows)["vocals"] for name, rows in summaries.items()}
+    runs.write_results(
+        out,
+        title="wiass demo",
+        systems=[runs.System(s.name, s.kind, s.description) for s in SYSTEMS],
+        tracks=tracks,
+        scores=scores,
+        summary=summary,
+    )
     return build_report(out)
 
 
 def summary_text(out: Path) -> str:
     """What ``wiass demo`` prints when done: the scores table of the run in ``out`` and the
     one-sentence reading of it, as plain ASCII text."""
-    from wiass.report import load_run, reading, text_table
+    from wiass.report_text import reading, text_table
 
-    run = load_run(out)
+    run = runs.load_run(out)
     text = f"{text_table(run)}\n\n{textwrap.fill(reading(run), 100)}"
     return text.replace("−", "-")
 
@@ -141,19 +150,16 @@ def _train_small(out: Path, system: DemoSystem, precision: str | None = None) ->
     return train(config, TrainOptions(out=run, data=data))
 
 
-def _empty_results(sample_rate: int, separator: Separator) -> dict[str, Any]:
-    return {
-        "wiass_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "title": "wiass demo",
-        "sample_rate": sample_rate,
-        "hop_seconds": separator.config.audio.hop / sample_rate,
-        "systems": [
-            {"name": s.name, "kind": s.kind, "description": s.description} for s in SYSTEMS
-        ],
-        "tracks": [],
-        "scores": {s.name: {} for s in SYSTEMS},
-    }
+def _run_track(out: Path, track: str, seconds: float) -> runs.Track:
+    """The index entry of a demo track: its mixture and true vocals, one output per system."""
+    folder = out / "tracks" / track
+    return runs.Track(
+        name=track,
+        seconds=seconds,
+        mixture=runs.stored_path(folder / "mixture.wav", out),
+        vocals=runs.stored_path(folder / "vocals.wav", out),
+        outputs={s.name: runs.stored_path(folder / s.name, out) for s in SYSTEMS},
+    )
 
 
 def _run_system(
@@ -170,33 +176,15 @@ def _run_system(
     write_audio(
         folder / "accompaniment.wav", result["accompaniment"], song.sample_rate, subtype="FLOAT"
     )
-    if side_info is not None:
-        _save_side_info(folder, result, side_info, separator)
+    if side_info is not None and result.attention is not None and result.step_times is not None:
+        alignment = separation_alignment(
+            separator,
+            side_info,
+            result.attention,
+            pool=result.frame_pool,
+            seconds=song.mixture.shape[1] / song.sample_rate,
+            step_times=result.step_times,
+        )
+        write_alignment(folder, alignment, f"{system.name}: learned alignment")
     track = Track(folder.parent.name, song.sample_rate, song.mixture, song.stems)
     return score_vocals(track, result["vocals"], result["accompaniment"])[0]
-
-
-def _save_side_info(
-    folder: Path, result: dict[str, Any], side_info: SideInfo, separator: Separator
-) -> None:
-    """The files of the report's alignment figure: attention, its axes, side information and
-    the true alignment."""
-    audio = separator.config.audio
-    frame_seconds = audio.hop / audio.sample_rate
-    axes = {
-        "frame_seconds": result["frame_seconds"],
-        "steps": side_info.n_steps,
-        "step_seconds": side_info.rate * frame_seconds if side_info.rate else None,
-        "kind": side_info.kind,
-    }
-    save_npy(folder / "alignment.npy", np.asarray(result["attention"], dtype=np.float16))
-    write_json(folder / "alignment.json", axes)
-    save_npy(folder / "side_info.npy", side_info.values)
-    if side_info.alignment is not None:
-        save_npy(folder / "true_alignment.npy", side_info.alignment)
-
-
-def save_npy(path: Path, array: np.ndarray) -> None:
-    """``np.save`` written atomically."""
-    with atomic_path(path) as tmp:
-        np.save(tmp, array)

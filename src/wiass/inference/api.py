@@ -34,11 +34,14 @@ from wiass.inference.song_alignment import (
     StepPlan,
     model_rate_audio,
     needs_alignment,
+    placed_steps,
     plan_steps,
 )
+from wiass.inference.step_times import StepTimes, step_times
 from wiass.inference.stream import array_blocks, progress_bar, stream_separation
 from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo
+from wiass.sideinfo.rates import RateFit
 
 
 @dataclass
@@ -52,6 +55,10 @@ class SeparationResult:
     the user's, or for coarse kinds brought into the model's trained rates (see ``steps``).
     ``steps``: how the side information was placed: its whole-song alignment, when one was
     searched (:class:`~wiass.inference.song_alignment.StepPlan`).
+    ``step_times``: the alignment as times, for every step of ``side_info`` its start and end
+    in seconds in the mixture and a confidence in [0, 1]: where the whole-song alignment put it
+    (coarse kinds) or read from the attention (:mod:`wiass.inference.step_times`); None for
+    BL1/BL2. When ``steps.fit`` held each user step k times, k rows belong to one user step.
     """
 
     vocals: np.ndarray
@@ -62,6 +69,7 @@ class SeparationResult:
     frame_seconds: float
     frame_pool: int
     steps: StepPlan | None = None
+    step_times: StepTimes | None = None
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.keys():
@@ -77,6 +85,35 @@ def frame_seconds(separator: Separator, pool: int) -> float:
     """Seconds between the rows of an attention map pooled by ``pool`` frames."""
     audio = separator.config.audio
     return pool * audio.hop / audio.sample_rate
+
+
+def attention_step_times(
+    attention: np.ndarray, separator: Separator, pool: int, seconds: float
+) -> StepTimes:
+    """The step times of ``attention (rows, M)`` (model frames pooled by ``pool``) over a
+    mixture of ``seconds``."""
+    audio = separator.config.audio
+    return step_times(
+        attention,
+        frame_seconds(separator, pool),
+        hop_seconds=audio.hop / audio.sample_rate,
+        duration=seconds,
+    )
+
+
+def result_step_times(
+    plan: StepPlan, attention: np.ndarray | None, separator: Separator, pool: int, seconds: float
+) -> StepTimes | None:
+    """The step times of a separation: where the whole-song alignment placed the steps when it
+    was searched, else read from the attention (None without attention)."""
+    if attention is None:
+        return None
+    if plan.alignment is None:
+        return attention_step_times(attention, separator, pool, seconds)
+    audio = separator.config.audio
+    identity = dataclasses.replace(plan, fit=RateFit(), user_steps=plan.side.n_steps)
+    placed = placed_steps(identity, audio.hop / audio.sample_rate)
+    return StepTimes(placed.start, placed.end, np.nan_to_num(placed.confidence))
 
 
 def as_separator(
@@ -164,16 +201,25 @@ def separate(
             vocals[:, position : position + block.shape[1]] = block
             position += block.shape[1]
     pool = 1 if runner.attention is None else runner.attention.pool
+    attention = None if runner.attention is None else runner.attention.result()
     return SeparationResult(
         vocals=vocals,
         accompaniment=mixture - vocals,
-        attention=None if runner.attention is None else runner.attention.result(),
+        attention=attention,
         side_info=plan.side,
         sample_rate=rate,
         frame_seconds=frame_seconds(separator, pool),
         frame_pool=pool,
         steps=plan,
+        step_times=result_step_times(plan, attention, separator, pool, n_samples / rate),
     )
 
 
-__all__ = ["SeparationResult", "as_separator", "check_sample_rate", "frame_seconds", "separate"]
+__all__ = [
+    "SeparationResult",
+    "as_separator",
+    "attention_step_times",
+    "check_sample_rate",
+    "frame_seconds",
+    "separate",
+]

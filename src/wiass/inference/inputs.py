@@ -14,6 +14,7 @@ activity at the model's frame rate.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 from pathlib import Path
@@ -172,7 +173,10 @@ def side_info_from_options(
         side_info = parse_activity(str(value), source=source)
     elif option == "--labels":
         step_rate, duration = label_timing(separator, n_frames)
-        side_info = read_labels(value, duration, step_rate)
+        labels = read_labels(value, duration, step_rate)
+        side = side_info_for(separator, labels, n_frames, source=source)
+        audio = separator.config.audio
+        return dataclasses.replace(side, rate=audio.sample_rate / audio.hop / step_rate)
     else:
         side_info = Path(value)  # --side-info names a file, never an activity string
     return side_info_for(separator, side_info, n_frames, source=source)

@@ -2,7 +2,9 @@
 
 Outputs per mixture: ``vocals.wav`` and ``accompaniment.wav`` (32-bit float WAV at the input's
 rate and channels, so that vocals + accompaniment == mixture and nothing clips) and, for
-informed models, the alignment files (:mod:`wiass.inference.outputs`). Everything that can
+informed models, the alignment files (:mod:`wiass.inference.outputs`); once every mixture is
+done, the run folder's index ``results.json`` (:func:`write_run_index`; the format is
+:mod:`wiass.runs`, so ``wiass report OUT`` opens it). Everything that can
 fail (the checkpoint, every mixture, the side information for every mixture, the output
 folders and existing outputs, the output names and the free space) is checked before anything
 is written (:func:`prepare_jobs`); every file is written atomically, and the output folder is
@@ -33,7 +35,7 @@ import torch
 from wiass.audio import audio_info
 from wiass.errors import AudioError, OutputError, WiassWarning
 from wiass.files import atomic_path, check_free_space, check_output_names, folder_lock, write_error
-from wiass.inference.api import frame_seconds
+from wiass.inference.api import attention_step_times, frame_seconds
 from wiass.inference.attention import MAX_ALIGNMENT_VALUES
 from wiass.inference.chunks import BATCH_CHUNKS, DEFAULT_OVERLAP_SECONDS, resampled_length
 from wiass.inference.inputs import check_device, check_length, model_frames, side_info_from_options
@@ -41,10 +43,12 @@ from wiass.inference.outputs import (
     ALIGNMENT_OUTPUTS,
     AUDIO_OUTPUTS,
     remove_stale_alignment,
+    separation_alignment,
     write_alignment,
 )
 from wiass.inference.runner import ChunkRunner
 from wiass.inference.stream import file_blocks, progress_bar, stream_separation
+from wiass.runs import RESULTS, System, Track, stored_path, write_results
 from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo
 
@@ -131,11 +135,13 @@ def scan_mixture(path: str | os.PathLike[str]) -> tuple[int, int, int]:
     return sample_rate, channels, read
 
 
-def check_output_folder(folder: Path, force: bool) -> None:
-    """OutputError when ``folder`` cannot hold the outputs (a file, under a file, not
+def check_output_folder(
+    folder: Path, force: bool, names: tuple[str, ...] = AUDIO_OUTPUTS + ALIGNMENT_OUTPUTS
+) -> None:
+    """OutputError when ``folder`` cannot hold the outputs ``names`` (a file, under a file, not
     writable, a name too long), or holds some and not ``force``."""
-    check_output_names(folder, AUDIO_OUTPUTS + ALIGNMENT_OUTPUTS)
-    for name in AUDIO_OUTPUTS + ALIGNMENT_OUTPUTS:
+    check_output_names(folder, names)
+    for name in names:
         existing = folder / name
         if existing.is_dir():
             raise OutputError(f"{existing}: exists and is a folder")
@@ -144,11 +150,15 @@ def check_output_folder(folder: Path, force: bool) -> None:
 
 
 def output_bytes(job: SeparationJob, separator: Separator) -> int:
-    """About how many bytes the outputs of ``job`` take (float WAVs, alignment files)."""
+    """About how many bytes the outputs of ``job`` take (float WAVs, alignment files: the
+    float16 attention, the side information, about 100 bytes per step of step times in
+    alignment.json and labels, 2 MB for the figure and the rest)."""
     size = 2 * (4 * job.channels * job.n_samples + 4096)
     if job.side_info is not None:
         frames = model_frames(job.n_samples, job.sample_rate, separator)
-        size += 2 * min(frames * job.side_info.n_steps, MAX_ALIGNMENT_VALUES) + 2_000_000
+        steps = job.side_info.n_steps
+        size += 2 * min(frames * steps, MAX_ALIGNMENT_VALUES) + 2_000_000
+        size += job.side_info.values.nbytes + 100 * steps
     return size
 
 
@@ -160,6 +170,7 @@ def locked_outputs(
     when another run holds it. The job folders are checked again under the lock (a run that
     held it may have written outputs meanwhile)."""
     with folder_lock(out):
+        check_output_folder(Path(out), force, (RESULTS,))
         for job in jobs:
             check_output_folder(job.out, force)
         yield
@@ -208,6 +219,7 @@ def prepare_jobs(
         )
         folder = Path(out) if len(paths) == 1 else Path(out) / path.stem
         jobs.append(SeparationJob(path, folder, sample_rate, channels, n_samples, side))
+    check_output_folder(Path(out), force, (RESULTS,))
     for job in jobs:
         check_output_folder(job.out, force)
     check_free_space(out, sum(output_bytes(job, separator) for job in jobs))
@@ -240,22 +252,51 @@ def run_job(
     written = _write_audio(job, runner, progress, workers)
     result = JobResult(job, written, len(runner.chunks), 0.0)
     if runner.attention is not None and job.side_info is not None:
-        attention = runner.attention.result()
-        result.written += write_alignment(
-            job.out,
-            job.mixture,
+        attention, pool = runner.attention.result(), runner.attention.pool
+        alignment = separation_alignment(
             separator,
             job.side_info,
             attention,
-            pool=runner.attention.pool,
-            n_frames=model_frames(job.n_samples, job.sample_rate, separator),
+            pool=pool,
+            seconds=job.seconds,
+            step_times=attention_step_times(attention, separator, pool, job.seconds),
+            mixture=str(job.mixture),
         )
+        title = f"{job.mixture.name}: alignment of the side information ({alignment.kind})"
+        result.written += write_alignment(job.out, alignment, title)
         result.alignment_shape = (int(attention.shape[0]), int(attention.shape[1]))
-        result.frame_seconds = frame_seconds(separator, runner.attention.pool)
+        result.frame_seconds = frame_seconds(separator, pool)
     else:
         result.removed = remove_stale_alignment(job.out)
     result.seconds = time.perf_counter() - began
     return result
+
+
+SYSTEM_NAMES = {"none": "BL1", "random": "BL2"}
+"""The name a ``wiass separate`` run gives its model in ``results.json`` (else the kind's)."""
+
+
+def write_run_index(
+    out: str | os.PathLike[str],
+    model: str | os.PathLike[str],
+    separator: Separator,
+    results: list[JobResult],
+) -> Path:
+    """Write ``out/results.json``, the index of a ``wiass separate`` run (:mod:`wiass.runs`):
+    one system (the model), one track per separated mixture, no scores; returns its path."""
+    kind = separator.side_info_kind
+    system = System(SYSTEM_NAMES.get(kind, kind), kind, separator.kind.description, str(model))
+    tracks = [
+        Track(
+            name=result.job.mixture.stem,
+            seconds=result.job.seconds,
+            mixture=stored_path(result.job.mixture, out),
+            vocals=None,
+            outputs={system.name: stored_path(result.job.out, out)},
+        )
+        for result in results
+    ]
+    return write_results(out, title="wiass separate", systems=[system], tracks=tracks)
 
 
 def _write_audio(
@@ -342,4 +383,5 @@ __all__ = [
     "run_job",
     "scan_mixture",
     "summary_lines",
+    "write_run_index",
 ]

@@ -35,6 +35,7 @@ import math
 import os
 import re
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +90,8 @@ def resolve_side_info(
         path = os.fspath(value)
         label = source or _short(path, 80)
         side = read_side_info(path, spec, params, step_rate=step_rate, duration=duration)
+        if step_rate and frame_rate and is_label_file(path, spec):
+            side = replace(side, rate=frame_rate / step_rate)
     elif isinstance(value, str):
         label = source or f"activity string '{_short(value)}'"
         _user_kind(spec, label)
@@ -105,6 +108,16 @@ def resolve_side_info(
             f"{n_frames} steps for this mixture{rate}, got {side.n_steps}"
         )
     return side
+
+
+def is_label_file(path: str | os.PathLike[str], kind: str | SideInfoKind) -> bool:
+    """Whether ``path`` is an Audacity label file (times in seconds: its steps are placed by
+    their times, never re-aligned)."""
+    file = Path(path)
+    if file.suffix.lower() not in _TEXT_SUFFIXES:
+        return False
+    lines = _text_lines(file)
+    return bool(lines) and _looks_like_labels(lines, get_kind(kind))
 
 
 def label_timing(
