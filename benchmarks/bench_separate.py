@@ -4,9 +4,11 @@ For each preset (``paper``, ``small``) a checkpoint with the untrained weights o
 ``wiass.separator.build_model`` is saved (timing does not depend on training; the separations
 themselves are meaningless), and 44.1 kHz stereo 16-bit WAV files of 1, 3 and 10 minutes (noise:
 the work does not depend on the content) are separated through the real command line,
-``wiass separate MIX --model CKPT --labels LABELS --out DIR``, each in its own subprocess. The
-presets are A3.1 models, so they get side information: an Audacity label file marking a sung
-region every 20 s.
+``wiass separate MIX --model CKPT --side-info ACTIVITY --out DIR``, each in its own subprocess.
+The presets are A3.1 models, so they get side information: vocal activity at one value per
+second (a sung region of 8 s every 20 s), which separation holds into the model's trained rates
+and places over the whole song (a blind first pass, then the monotonic path: the cost of
+whole-song alignment is in these times).
 
 Measures, per case:
 - wall time of the whole command (Python start, torch import, checkpoint load, the read-through
@@ -72,19 +74,21 @@ def write_mixture(path: Path, minutes: float) -> None:
             file.write((0.1 * rng.standard_normal((count, 2))).astype(np.float32))
 
 
-def write_labels(path: Path, minutes: float) -> None:
-    """A sung region of 8 s every 20 s."""
-    lines = [f"{t + 5:.1f}\t{t + 13:.1f}\tsung" for t in range(0, int(minutes * 60) - 13, 20)]
-    path.write_text("\n".join(lines) + "\n")
+def write_activity(path: Path, minutes: float) -> None:
+    """Vocal activity as a person writes it: one value per second, a sung region of 8 s every
+    20 s (whole-song alignment: held into the model's rates, blind pass, monotonic path)."""
+    seconds = np.arange(int(minutes * 60))
+    active = ((seconds % 20) >= 5) & ((seconds % 20) < 13)
+    path.write_text("\n".join(str(int(a)) for a in active) + "\n")
 
 
 def run_case(
-    checkpoint: Path, mixture: Path, labels: Path, out: Path, *options: str
+    checkpoint: Path, mixture: Path, activity: Path, out: Path, *options: str
 ) -> dict[str, Any]:
     """Run ``wiass separate`` in a wrapper subprocess; wall time, peak RSS and its own report."""
     command = [
         sys.executable, "-m", "wiass", "separate", str(mixture), "--model", str(checkpoint),
-        "--labels", str(labels), "--out", str(out), "--force", *options,
+        "--side-info", str(activity), "--out", str(out), "--force", *options,
     ]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-c", WRAPPER, *command], capture_output=True, text=True, check=False
@@ -130,7 +134,7 @@ def main() -> None:
         folder = Path(tmp)
         for length in minutes:
             write_mixture(folder / f"{length:g}min.wav", length)
-            write_labels(folder / f"{length:g}min.txt", length)
+            write_activity(folder / f"{length:g}min.txt", length)
         for preset in args.presets:
             config = load_config(preset)
             torch.manual_seed(0)
@@ -223,8 +227,9 @@ def report(
         "",
         "Untrained weights (`wiass.separator.build_model`): the timings are those of trained "
         "models, the separations themselves are meaningless. Inputs: 44.1 kHz stereo 16-bit WAV "
-        "(noise), an Audacity label file as side information (both presets are A3.1 models). "
-        "Each case is one `wiass separate MIX --model CKPT --labels LABELS --out DIR` in its own "
+        "(noise), vocal activity at one value per second as side information (both presets are "
+        "A3.1 models; whole-song alignment: held into the trained rates, blind pass, path). "
+        "Each case is one `wiass separate MIX --model CKPT --side-info ACTIVITY --out DIR` in its own "
         "subprocess. RTF = seconds per second of audio (lower is better); 'end to end' is the "
         "wall time of the whole command (start-up, torch import, checkpoint load, read-through "
         "check of the file, separation, writing), 'separation' the time the command reports "

@@ -299,6 +299,12 @@ def report_command(run_dir: str, out: str | None) -> None:
     show_default=True,
     help="CPU threads (0: the cores available); chunks are separated in parallel batches.",
 )
+@click.option(
+    "--uniform-steps",
+    is_flag=True,
+    help="Spread the side information's steps evenly over the file instead of aligning them "
+    "over the whole song (for side information known to be exactly aligned).",
+)
 def separate_command(
     mixtures: tuple[str, ...],
     model_path: str,
@@ -310,6 +316,7 @@ def separate_command(
     force: bool,
     wiener: bool,
     threads: int,
+    uniform_steps: bool,
 ) -> None:
     """Separate vocals and accompaniment from mixture files of any rate and channel count.
 
@@ -317,8 +324,10 @@ def separate_command(
     summing to the mixture) and, for informed models, the alignment: alignment.json (each
     side-information step's start and end in seconds, and a confidence), alignment_labels.txt
     (activity: the aligned sung regions), alignment.png / .npy and side_info.npy; then
-    OUT/results.json for 'wiass report OUT'. Side information describes the whole song: its steps
-    are taken to cover the file uniformly. Everything is checked before anything is written
+    OUT/results.json for 'wiass report OUT'. Side information describes the whole song at any
+    rate (held or thinned into the rates the model was trained on, with a warning); --activity
+    and --side-info are aligned to the song by a monotonic path over a blind first separation,
+    label files are placed by their times. Everything is checked before anything is written
     (inputs, output names, free space); a second run into the same OUT at once is refused.
     """
     _sleeping_openmp_threads()
@@ -348,7 +357,15 @@ def separate_command(
     with locked_outputs(out, jobs, force):
         results = []
         for job in jobs:
-            results.append(run_job(job, separator, wiener=wiener, workers=workers))
+            results.append(
+                run_job(
+                    job,
+                    separator,
+                    wiener=wiener,
+                    workers=workers,
+                    whole_song_alignment=not uniform_steps,
+                )
+            )
             for line in summary_lines(results[-1], separator):
                 click.echo(line)
         click.echo(f"wrote {write_run_index(out, model_path, separator, results)}")

@@ -32,10 +32,10 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from wiass.audio import audio_info
+from wiass.audio import audio_info, read_audio
 from wiass.errors import AudioError, OutputError, WiassWarning
 from wiass.files import atomic_path, check_free_space, check_output_names, folder_lock, write_error
-from wiass.inference.api import attention_step_times, frame_seconds
+from wiass.inference.api import frame_seconds, result_step_times
 from wiass.inference.attention import MAX_ALIGNMENT_VALUES
 from wiass.inference.chunks import BATCH_CHUNKS, DEFAULT_OVERLAP_SECONDS, resampled_length
 from wiass.inference.inputs import check_device, check_length, model_frames, side_info_from_options
@@ -47,6 +47,7 @@ from wiass.inference.outputs import (
     write_alignment,
 )
 from wiass.inference.runner import ChunkRunner
+from wiass.inference.song_alignment import StepPlan, model_rate_audio, needs_alignment, plan_steps
 from wiass.inference.stream import file_blocks, progress_bar, stream_separation
 from wiass.runs import RESULTS, System, Track, stored_path, write_results
 from wiass.separator import Separator, load_separator
@@ -236,14 +237,17 @@ def run_job(
     overlap_seconds: float = DEFAULT_OVERLAP_SECONDS,
     batch_chunks: int = BATCH_CHUNKS,
     workers: int = 1,
+    whole_song_alignment: bool = True,
 ) -> JobResult:
     """Separate one prepared mixture file and write its outputs (see the module docstring)."""
     began = time.perf_counter()
     n_model = resampled_length(job.n_samples, job.sample_rate, separator.sample_rate)
+    plan = plan_job_steps(job, separator, chunk_seconds, whole_song_alignment)
     runner = ChunkRunner(
         separator,
-        job.side_info,
+        plan.side,
         n_model,
+        timeline=plan.timeline,
         wiener=wiener,
         chunk_seconds=chunk_seconds,
         overlap_seconds=overlap_seconds,
@@ -251,15 +255,15 @@ def run_job(
     )
     written = _write_audio(job, runner, progress, workers)
     result = JobResult(job, written, len(runner.chunks), 0.0)
-    if runner.attention is not None and job.side_info is not None:
+    if runner.attention is not None and plan.side is not None:
         attention, pool = runner.attention.result(), runner.attention.pool
         alignment = separation_alignment(
             separator,
-            job.side_info,
+            plan.side,
             attention,
             pool=pool,
             seconds=job.seconds,
-            step_times=attention_step_times(attention, separator, pool, job.seconds),
+            step_times=result_step_times(plan, attention, separator, pool, job.seconds),
             mixture=str(job.mixture),
         )
         title = f"{job.mixture.name}: alignment of the side information ({alignment.kind})"
@@ -270,6 +274,20 @@ def run_job(
         result.removed = remove_stale_alignment(job.out)
     result.seconds = time.perf_counter() - began
     return result
+
+
+def plan_job_steps(
+    job: SeparationJob, separator: Separator, chunk_seconds: float | None, search: bool
+) -> StepPlan:
+    """Where the job's side information goes (:func:`wiass.inference.song_alignment.plan_steps`;
+    the whole mixture is read once more for the blind pass when its steps must be placed)."""
+    if not needs_alignment(separator, job.side_info):
+        return StepPlan(job.side_info)
+    mixture, _ = read_audio(job.mixture)
+    model_audio = model_rate_audio(mixture, job.sample_rate, separator)
+    return plan_steps(
+        separator, job.side_info, model_audio, chunk_seconds=chunk_seconds, search=search
+    )
 
 
 SYSTEM_NAMES = {"none": "BL1", "random": "BL2"}
