@@ -168,7 +168,8 @@ def test_several_mixtures_are_one_track_each(separate_folders: dict[str, Path]) 
         ("second", {"M2": "second"}),
     ]
     alignment = load_alignment(out / "first")
-    assert alignment.kind == "M2" and alignment.side_info.shape == (20, 6)
+    # 20 user steps held 10 times each into the tiny model's trained 2-3 frames per step
+    assert alignment.kind == "M2" and alignment.side_info.shape == (200, 6)
     assert not alignment.is_activity and not (out / "first" / "alignment_labels.txt").exists()
     bl1 = load_run(separate_folders["bl1"])
     assert [(s.name, s.has_alignment) for s in bl1.systems] == [("BL1", False)]

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from wiass.config import SideInfoConfig
-from wiass.errors import AudioError, ConfigError, SideInfoError, WiassWarning
+from wiass.errors import AudioError, ConfigError, SideInfoError
 from wiass.inference.chunks import resampled_length
 from wiass.separator import Separator
 from wiass.sideinfo import (
@@ -110,26 +108,7 @@ def side_info_for(
         frame_rate=audio.sample_rate / audio.hop,
         source=source,
     )
-    _warn_dense_steps(side, n_frames, kind, separator.config.side_info, source)
     return side
-
-
-def _warn_dense_steps(
-    side: SideInfo, n_frames: int, kind: SideInfoKind, params: SideInfoConfig, source: str | None
-) -> None:
-    """Warn when side information taken to cover the file uniformly has more steps than the
-    file has frames (a model is trained on one step per frame or fewer)."""
-    if kind.timing == "aligned" or side.alignment is not None or side.rate:
-        return
-    if side.n_steps > n_frames:
-        low, high = params.rate_range
-        warnings.warn(
-            f"{source}: {side.n_steps} steps for {n_frames} frames "
-            f"({side.n_steps / n_frames:.1f} steps per frame; the model was trained on one step "
-            f"per {low}-{high} frames); assumed the steps cover the whole file uniformly",
-            WiassWarning,
-            stacklevel=3,
-        )
 
 
 def _takes_none(kind: SideInfoKind) -> str:
