@@ -178,7 +178,12 @@ def separate(
     if needs_alignment(separator, side):
         model_audio = model_rate_audio(mixture, rate, separator)
         plan = plan_steps(
-            separator, side, model_audio, chunk_seconds=chunk_seconds, search=whole_song_alignment
+            separator,
+            side,
+            model_audio,
+            chunk_seconds=chunk_seconds,
+            search=whole_song_alignment,
+            workers=workers,
         )
     runner = ChunkRunner(
         separator,

@@ -242,7 +242,7 @@ def run_job(
     """Separate one prepared mixture file and write its outputs (see the module docstring)."""
     began = time.perf_counter()
     n_model = resampled_length(job.n_samples, job.sample_rate, separator.sample_rate)
-    plan = plan_job_steps(job, separator, chunk_seconds, whole_song_alignment)
+    plan = plan_job_steps(job, separator, chunk_seconds, whole_song_alignment, workers)
     runner = ChunkRunner(
         separator,
         plan.side,
@@ -277,7 +277,11 @@ def run_job(
 
 
 def plan_job_steps(
-    job: SeparationJob, separator: Separator, chunk_seconds: float | None, search: bool
+    job: SeparationJob,
+    separator: Separator,
+    chunk_seconds: float | None,
+    search: bool,
+    workers: int = 1,
 ) -> StepPlan:
     """Where the job's side information goes (:func:`wiass.inference.song_alignment.plan_steps`;
     the whole mixture is read once more for the blind pass when its steps must be placed)."""
@@ -286,7 +290,12 @@ def plan_job_steps(
     mixture, _ = read_audio(job.mixture)
     model_audio = model_rate_audio(mixture, job.sample_rate, separator)
     return plan_steps(
-        separator, job.side_info, model_audio, chunk_seconds=chunk_seconds, search=search
+        separator,
+        job.side_info,
+        model_audio,
+        chunk_seconds=chunk_seconds,
+        search=search,
+        workers=workers,
     )
 
 

@@ -21,6 +21,7 @@ from wiass.audio import resample
 from wiass.inference.alignment import GlobalAlignment, StepScores, activity_scores, align
 from wiass.inference.chunks import batch_sizes
 from wiass.inference.runner import ChunkRunner
+from wiass.inference.stream import ordered_map
 from wiass.separator import Separator
 from wiass.sideinfo import SideInfo, frame_energy, target_features
 from wiass.sideinfo.rates import RateFit, fit_rate
@@ -98,6 +99,7 @@ def plan_steps(
     *,
     chunk_seconds: float | None = None,
     search: bool = True,
+    workers: int = 1,
 ) -> StepPlan:
     """The :class:`StepPlan` for ``side`` over ``model_audio (C, T)`` at the model's rate;
     ``search=False`` only fits the rate and spreads the steps uniformly."""
@@ -110,13 +112,17 @@ def plan_steps(
     if not search:
         timeline = uniform_timeline(fitted.n_steps, n_frames)
         return StepPlan(fitted, timeline, None, fit, side.n_steps)
-    estimate = blind_estimate(separator, fitted, model_audio, chunk_seconds)
+    estimate = blind_estimate(separator, fitted, model_audio, chunk_seconds, workers)
     alignment = align(step_scores(separator, estimate, fitted.values))
     return StepPlan(fitted, alignment.timeline(n_frames), alignment, fit, side.n_steps)
 
 
 def blind_estimate(
-    separator: Separator, side: SideInfo, model_audio: np.ndarray, chunk_seconds: float | None
+    separator: Separator,
+    side: SideInfo,
+    model_audio: np.ndarray,
+    chunk_seconds: float | None,
+    workers: int = 1,
 ) -> np.ndarray:
     """Mono magnitude ``(N, F)`` of the vocals the model estimates at its rate without side
     information (or, for models not trained for it, with ``side`` spread uniformly)."""
@@ -128,26 +134,28 @@ def blind_estimate(
         chunk_seconds=chunk_seconds,
         blind=blind,
     )
-    vocals = overlap_add(runner, model_audio)
+    vocals = overlap_add(runner, model_audio, workers)
     mono = torch.from_numpy(vocals.mean(axis=0))
     return stft(mono, separator.stft).abs().numpy()
 
 
-def overlap_add(runner: ChunkRunner, audio: np.ndarray) -> np.ndarray:
-    """The runner's vocals ``(C, T)`` for all its chunks of ``audio (C, T)``, crossfaded."""
+def overlap_add(runner: ChunkRunner, audio: np.ndarray, workers: int = 1) -> np.ndarray:
+    """The runner's vocals ``(C, T)`` for all its chunks of ``audio (C, T)``, crossfaded;
+    batches of chunks run in up to ``workers`` threads at once."""
     chunks = runner.chunks
     padded = np.pad(audio, ((0, 0), (0, max(0, chunks[-1][1] - audio.shape[1]))))
-    vocals = np.zeros_like(audio)
-    first = 0
+    batches, first = [], 0
     for size in batch_sizes(len(chunks), runner.batch_chunks):
-        batch = [
-            (k, *chunks[k][:1], padded[:, slice(*chunks[k])]) for k in range(first, first + size)
-        ]
-        for result in runner(batch):
+        batches.append(
+            [(k, chunks[k][0], padded[:, slice(*chunks[k])]) for k in range(first, first + size)]
+        )
+        first += size
+    vocals = np.zeros_like(audio)
+    for results in ordered_map(runner, batches, workers):
+        for result in results:
             start, stop = chunks[result.index]
             stop = min(stop, audio.shape[1])
             vocals[:, start:stop] += result.vocals[:, : stop - start]
-        first += size
     return vocals
 
 
