@@ -99,3 +99,30 @@ def test_placed_steps_are_in_seconds_on_the_frame_grid():
     np.testing.assert_allclose(placed.start, (np.arange(5) * 8 - 0.5) * 0.016)
     np.testing.assert_allclose(placed.end, (np.arange(5) * 8 + 7.5) * 0.016)
     assert np.all(np.isnan(placed.confidence))
+
+
+@pytest.mark.parametrize(
+    ("activity", "problem"),
+    [("01" * 10_100, "too long for this file"), ("1", "too short for this file")],
+)
+def test_side_information_too_long_or_too_short_is_one_line_and_exit_2(tmp_path, activity, problem):
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    model = save_tiny(tmp_path, ("A3.1",))["A3.1"]
+    mixture = tmp_path / "song.wav"
+    sf.write(mixture, noise(1, 40.0, MODEL_RATE, seed=1).T, MODEL_RATE, subtype="FLOAT")
+    # 40 s at 8 kHz with a 64-sample hop: 5,001 frames; 20,200 steps are over 4 per frame
+    values = tmp_path / "activity.npy"
+    np.save(values, np.array([float(c) for c in activity], np.float32))
+    done = subprocess.run(
+        [sys.executable, "-m", "wiass", "separate", str(mixture), "--model", str(model),
+         "--side-info", str(values), "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert done.stderr.startswith("wiass: error:") and problem in done.stderr
+    assert not (tmp_path / "out").exists()

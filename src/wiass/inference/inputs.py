@@ -32,6 +32,7 @@ from wiass.sideinfo import (
     resolve_side_info,
 )
 from wiass.sideinfo import label_timing as _label_timing
+from wiass.sideinfo.rates import check_step_count
 
 SideInfoInput = SideInfo | np.ndarray | str | os.PathLike[str] | None
 """Whole-file side information as a caller gives it (see :func:`side_info_for`)."""
@@ -108,6 +109,9 @@ def side_info_for(
         frame_rate=audio.sample_rate / audio.hop,
         source=source,
     )
+    if kind.timing != "aligned" and side.alignment is None and not side.rate:
+        frame_rate = audio.sample_rate / audio.hop
+        check_step_count(side.n_steps, n_frames, frame_rate, source or "side information")
     return side
 
 

@@ -23,8 +23,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from wiass.errors import WiassWarning
+from wiass.errors import SideInfoError, WiassWarning
 from wiass.sideinfo.kinds import SideInfo
+
+MAX_STEPS_PER_FRAME = 4.0
+"""More steps per frame than this cannot describe the file (its side information is too long)."""
+
+MAX_STEP_SECONDS = 30.0
+"""A step longer than this says too little about the file (its side information is too short)."""
 
 RATE_TOLERANCE = 0.1
 """Rates this close (a share) outside the trained range are left as they are."""
@@ -67,6 +73,23 @@ def fitting_factor(rate: float, rate_range: tuple[int, int]) -> RateFit:
     return RateFit(pooled=max(1, round(middle / rate)))
 
 
+def check_step_count(n_steps: int, n_frames: int, frame_rate: float, source: str) -> None:
+    """SideInfoError unless ``n_steps`` steps spread over ``n_frames`` frames (``frame_rate``
+    per second) could describe the file: at most :data:`MAX_STEPS_PER_FRAME` steps per frame,
+    steps at most :data:`MAX_STEP_SECONDS` long."""
+    seconds = n_frames / frame_rate
+    if n_steps > MAX_STEPS_PER_FRAME * n_frames:
+        raise SideInfoError(
+            f"{source}: {n_steps} steps for {seconds:.1f} s of audio ({n_frames} frames) is more "
+            f"than {MAX_STEPS_PER_FRAME:g} steps per frame: too long for this file"
+        )
+    if seconds / n_steps > MAX_STEP_SECONDS:
+        raise SideInfoError(
+            f"{source}: {n_steps} step(s) for {seconds:.1f} s of audio is one step per "
+            f"{seconds / n_steps:.0f} s (at most {MAX_STEP_SECONDS:g} s): too short for this file"
+        )
+
+
 def fit_rate(
     side: SideInfo, n_frames: int, rate_range: tuple[int, int], source: str = "side information"
 ) -> tuple[SideInfo, RateFit]:
@@ -92,4 +115,12 @@ def fit_rate(
     return replace(side, values=np.ascontiguousarray(values)), fit
 
 
-__all__ = ["RATE_TOLERANCE", "RateFit", "fit_rate", "fitting_factor"]
+__all__ = [
+    "MAX_STEPS_PER_FRAME",
+    "MAX_STEP_SECONDS",
+    "RATE_TOLERANCE",
+    "RateFit",
+    "check_step_count",
+    "fit_rate",
+    "fitting_factor",
+]
