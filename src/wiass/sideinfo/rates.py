@@ -17,7 +17,6 @@ the factor so that the alignment found for the model's steps can be given back p
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, replace
 
@@ -43,9 +42,6 @@ class RateFit:
 
     held: int = 1
     pooled: int = 1
-
-    def model_steps(self, n_user_steps: int) -> int:
-        return n_user_steps * self.held if self.held > 1 else math.ceil(n_user_steps / self.pooled)
 
     def user_edges(self, model_starts: np.ndarray, model_ends: np.ndarray, n_user: int):
         """Start and end (any unit) of every user step ``(n_user,)`` from those of the model's
