@@ -1,0 +1,1 @@
+"""Lyrics as side information: symbols, pronunciation, reading lyrics files and writing timings."""
