@@ -22,6 +22,11 @@ class SideInfoError(WiassError):
     """Side information has the wrong format, shape, type or length for its kind."""
 
 
+class LyricsError(SideInfoError):
+    """A lyrics text or timing is unusable: missing, binary, too large, empty, without a single
+    word of the CMU Pronouncing Dictionary, or a malformed annotation or timing file."""
+
+
 class ConfigError(WiassError):
     """A configuration file or option is invalid."""
 
