@@ -5,14 +5,14 @@ reader never sees half a file and a failure leaves the previous one.
 
 - Audacity labels: one ``start<TAB>end<TAB>label`` line per word or phoneme, seconds with six
   decimals (Audacity's File > Import > Labels reads them).
-- LRC: one ``[mm:ss.xx]`` line time per sung line. With ``words=True`` the "enhanced LRC" of the
-  A2 Media Player adds a word time tag ``<mm:ss.xx>`` before every word and one after the last
-  word of a line (when that word ends)::
+- LRC: one ``[mm:ss.xx]`` line time per sung line. With ``words=True``, the "enhanced LRC" of
+  the A2 Media Player: a word time tag ``<mm:ss.xx>`` before every word, and one more after the
+  last word of the line for the time it ends::
 
       [00:01.23] <00:01.23> love <00:01.61> me <00:02.00> tender <00:03.10>
 
-  Players without the extension show the tags or ignore them; ``words=False`` writes plain LRC
-  (``[00:01.23]love me tender``). An optional ``[length: m:ss]`` header gives the song's length.
+  ``words=False`` writes plain LRC (``[00:01.23]love me tender``), for players that show the
+  word tags as text. An optional ``[length: m:ss]`` header gives the song's length.
 """
 
 from __future__ import annotations

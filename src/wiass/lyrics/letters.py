@@ -2,10 +2,10 @@
 
 Why rules written by hand: the grapheme-to-phoneme packages on PyPI that output ARPAbet
 (``g2p_en`` and its forks ``g2p-en-plus`` and ``g2p-arpabet``) download NLTK data (a tagger and
-the CMU corpus) the first time they are imported, which fails offline, and ``g2p-arpabet`` pins
-``numpy<2``; the ones that work offline (``gruut`` with ``gruut-lang-en``, ``g2p2``, the eSpeak
-wrappers) output IPA and bring a much larger dependency tree for what is, in lyrics, a handful of
-words per song. Those words are named to the user as guessed, so a rough guess is enough.
+the CMU corpus) when first imported, which fails offline, and ``g2p-arpabet`` pins ``numpy<2``;
+those that work offline (``gruut`` with ``gruut-lang-en``, the eSpeak wrappers) output IPA and
+bring a much larger dependency tree for what is, in lyrics, a handful of words per song. Those
+words are named to the user as guessed, so a rough guess is enough.
 
 The rules follow English spelling: consonant digraphs (``th sh ch ph ck ng qu wh``), vowel teams
 (``ee ea oo ou ai ay oa ow``, ``igh``), r-coloured vowels, a silent final ``e`` that makes the

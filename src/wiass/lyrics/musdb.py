@@ -2,7 +2,7 @@
 level lyrics alignment and text-informed singing voice separation", IEEE/ACM TASLP 2021;
 the "MUSDB18 lyrics extension" on Zenodo, record 3989267).
 
-Format, as read by the authors' own preparation script (repository ``schufo/plla_tisvs``,
+Format, as read by the preparation script published with the authors' code (``plla_tisvs``,
 ``prepare_musdb``) and by a second public user of the data: one file per track,
 ``train_lyrics/<track name>.txt`` and ``test_lyrics/<track name>.txt``, one lyric line per
 text line::
@@ -14,10 +14,10 @@ text line::
 start and end as ``mm:ss`` (whole seconds; fractions are accepted here), a one-letter type, then
 the words. A line starting with ``*`` (in the training files also ``-``) was rejected and is
 skipped. The type letters, as that script translates them to its older letters (a->n, b->s,
-c->d, d->x): ``a`` one singer (other users of the data take the ``a`` lines as the "single
-vocal regions"), ``b`` and ``c`` lines with more than one voice, ``d`` lines without lyrics to
-align (the script replaces their text by a single pause; another user reads them as "no
-vocals"). The finer meaning of ``b`` against ``c`` is not stated in the sources found.
+c->d, d->x): ``a`` one singer (other users of the data take the ``a`` lines as its "single
+vocal regions"); ``b`` and ``c`` sung lines with lyrics too (the authors train on them; what
+sets them apart is not stated in the sources found); ``d`` lines without lyrics to align (the
+script replaces their text by a single pause; another user reads them as "no vocals").
 
 Only line times are annotated: :func:`read_musdb_lyrics` spreads each line's time over its words
 in proportion to their phoneme counts, and each word's time evenly over its phonemes, so that
@@ -37,8 +37,8 @@ from wiass.lyrics.timing import LyricsTiming, TimedPhoneme, TimedWord
 
 LINE_TYPES: dict[str, str] = {
     "a": "one singer",
-    "b": "more than one voice (the authors' older letter s)",
-    "c": "more than one voice (the authors' older letter d)",
+    "b": "sung lyrics (the authors' older letter s)",
+    "c": "sung lyrics (the authors' older letter d)",
     "d": "no lyrics to align (the authors' older letter x)",
 }
 """The type letters of the public annotations and what is known of them (see the module)."""

@@ -46,6 +46,9 @@ BINARY_SHARE = 0.10
 """A file whose share of control characters (other than tab, line and page breaks) exceeds
 this is taken for binary."""
 
+BINARY_SAMPLE = 65536
+"""Characters at the start of a file whose control characters are counted."""
+
 _EXAMPLES = 5
 """How many words an error or note names at most."""
 
@@ -211,9 +214,11 @@ def _decode(data: bytes, file: Path) -> str:
 
 
 def _checked_text(text: str, file: Path) -> str:
-    """``text`` unless mostly control characters (then LyricsError: a binary file)."""
-    control = sum(1 for c in text if (c < " " and c not in "\t\n\r\f\v") or "\x7f" <= c <= "\x9f")
-    if text and control / len(text) > BINARY_SHARE:
+    """``text`` unless its start (:data:`BINARY_SAMPLE` characters) is mostly control
+    characters (then LyricsError: a binary file)."""
+    sample = text[:BINARY_SAMPLE]
+    control = sum(1 for c in sample if (c < " " and c not in "\t\n\r\f\v") or "\x7f" <= c <= "\x9f")
+    if sample and control / len(sample) > BINARY_SHARE:
         raise LyricsError(f"{file}: binary file (mostly not text), not a lyrics text")
     return text
 
