@@ -27,6 +27,7 @@ from wiass.data.synthetic import (
 )
 from wiass.data.tracks import find_track_folders, open_source
 from wiass.errors import ConfigError, OutputError
+from wiass.lyrics.symbols import PHONEMES, VOICED
 
 SR = 8000
 
@@ -67,8 +68,8 @@ def autocorrelation_f0(x: np.ndarray, sample_rate: int, low: float, high: float)
 
 
 def sung_note(vowel: str, voice: Voice, pitch: int = 57, seconds: float = 2.0) -> np.ndarray:
-    """One sustained syllable 'l' + vowel from 0.1 s, rendered at 16 kHz."""
-    note = VocalNote(0.1, 0.1 + seconds, pitch, "l" + vowel, vowel, "l", 0.16, 0)
+    """One sustained syllable L + vowel (ARPAbet) from 0.1 s, rendered at 16 kHz."""
+    note = VocalNote(0.1, 0.1 + seconds, pitch, "L " + vowel, vowel, "L", 0.16, 0)
     return sing([note], voice, int((seconds + 0.3) * 16000), 16000, np.random.default_rng(1))
 
 
@@ -124,10 +125,11 @@ def test_vocals_are_exactly_zero_outside_the_sung_phrases():
     inside = note_mask(song.notes, vocals.shape[1], 16000)
     assert np.all(vocals[:, ~inside] == 0.0)
     assert np.count_nonzero(vocals[:, inside]) > 0.9 * vocals[:, inside].size
-    assert {n["vowel"] for n in song.notes} <= set("aeiou")
+    assert {n["vowel"] for n in song.notes} <= set(synthetic.VOWELS)
     for note in song.notes:
         assert note["start"] <= note["vowel_start"] < note["end"]
-        assert note["syllable"] == note["consonant"] + note["vowel"]
+        phonemes = note["consonant"].split() + [note["vowel"]] + note["coda"].split()
+        assert note["syllable"].split() == phonemes
 
 
 def test_metadata_form_and_harmony():
@@ -171,7 +173,7 @@ def test_sung_notes_have_the_pitch_of_the_score():
 
 def test_sustained_note_has_vibrato_at_the_voice_rate():
     voice = Voice("alto", vibrato_rate=6.0, vibrato_depth=0.5, vibrato_delay=0.25)
-    x = sung_note("a", voice, pitch=60)
+    x = sung_note("AA", voice, pitch=60)
     expected = 440.0 * 2 ** ((60 - 69) / 12)
     f0 = autocorrelation_f0(x[int(1.0 * 16000) : int(1.85 * 16000)], 16000, 150, 500)
     cents = 1200 * np.log2(f0 / expected)
@@ -187,7 +189,7 @@ def test_sustained_note_has_vibrato_at_the_voice_rate():
 
 def test_voice_is_harmonic_not_a_sine():
     voice = Voice("tenor", vibrato_depth=0.0)
-    x = sung_note("a", voice, pitch=55)[int(0.5 * 16000) : int(1.9 * 16000)]
+    x = sung_note("AA", voice, pitch=55)[int(0.5 * 16000) : int(1.9 * 16000)]
     f0 = 440.0 * 2 ** ((55 - 69) / 12)
     freqs, power = signal.welch(x, 16000, nperseg=4096)
     near = np.zeros_like(freqs, dtype=bool)
@@ -204,7 +206,9 @@ def test_voice_is_harmonic_not_a_sine():
 
 def test_vowels_have_their_formants():
     voice = Voice("tenor", vibrato_depth=0.0)
-    a, i = (sung_note(v, voice, pitch=55)[int(0.5 * 16000) : int(1.9 * 16000)] for v in "ai")
+    a, i = (
+        sung_note(v, voice, pitch=55)[int(0.5 * 16000) : int(1.9 * 16000)] for v in ("AA", "IY")
+    )
     # tenor /a/: F1 650 Hz, F2 1080 Hz; /i/: F1 290 Hz, F2 1870 Hz
     f2_high = [band_db(x, 16000, 1700, 2200) - band_db(x, 16000, 900, 1250) for x in (a, i)]
     assert f2_high[1] - f2_high[0] > 8
@@ -215,8 +219,8 @@ def test_vowels_have_their_formants():
 def test_unvoiced_consonant_is_noise_before_the_vowel():
     voice = Voice("alto", vibrato_depth=0.0)
     notes = [
-        VocalNote(0.1, 0.6, 60, "la", "a", "l", 0.15, 0),
-        VocalNote(0.6, 1.2, 62, "sa", "a", "s", 0.7, 0),
+        VocalNote(0.1, 0.6, 60, "L AA", "AA", "L", 0.15, 0),
+        VocalNote(0.6, 1.2, 62, "S AA", "AA", "S", 0.7, 0),
     ]
     x = sing(notes, voice, 16000 * 2, 16000, np.random.default_rng(0))
     hiss = x[int(0.63 * 16000) : int(0.68 * 16000)]
@@ -226,25 +230,32 @@ def test_unvoiced_consonant_is_noise_before_the_vowel():
     assert np.all(x[: int(0.1 * 16000)] == 0.0) and np.all(x[int(1.2 * 16000) :] == 0.0)
 
 
-def test_every_syllable_the_composer_writes_is_in_the_voice_tables():
-    tables = synthetic.voice
-    consonants = set(synthetic.composition._CONSONANT_WEIGHTS) - {""}
-    assert consonants <= set(tables.VOICED_CONSONANTS) | set(tables.UNVOICED_CONSONANTS)
-    assert not set(tables.VOICED_CONSONANTS) & set(tables.UNVOICED_CONSONANTS)
-    for register in tables.REGISTERS:
-        assert set(tables.VOWELS) <= set(tables.VOWEL_FORMANTS[register])
+def test_every_phoneme_has_its_articulation():
+    tables = synthetic.articulation
+    assert set(tables.VOWELS) == set(tables.VOWEL_RECIPES) == set(PHONEMES) - set(tables.CONSONANTS)
+    for register in synthetic.voice.REGISTERS:
+        assert set(tables.BASE_VOWELS) <= set(tables.VOWEL_FORMANTS[register])
+        assert set(tables.vowel_rows(register)) == set(tables.VOWELS)
+    for name, consonant in tables.CONSONANTS.items():
+        assert (consonant.voicing > 0) == (name in VOICED), name
+        assert consonant.band is not None or consonant.row is not None, name
+        assert consonant.row is None or consonant.row in tables.CONSONANT_ROWS, name
 
 
 @pytest.mark.parametrize("register", ["soprano", "alto", "tenor", "bass"])
-def test_every_consonant_and_vowel_renders_in_every_register(register):
-    """Every syllable (0.3 s each, one phrase) sounds: finite, no syllable near silent."""
+def test_every_phoneme_renders_in_every_register(register):
+    """Every ARPAbet consonant before and after every vowel in turn (0.3 s per note, one
+    phrase) sounds: finite, no note near silent."""
     singer = Voice(register)
     low, _ = singer.pitch_range
-    consonants = sorted(synthetic.composition._CONSONANT_WEIGHTS)
-    syllables = [(c, v) for c in consonants for v in synthetic.voice.VOWELS]
+    consonants = sorted(synthetic.articulation.CONSONANTS)
+    vowels = synthetic.VOWELS
+    syllables = [(c, vowels[j % len(vowels)], consonants[-1 - j]) for j, c in enumerate(consonants)]
     notes = [
-        VocalNote(0.1 + 0.3 * j, 0.4 + 0.3 * j, low + j % 12, c + v, v, c, 0.16 + 0.3 * j, 0)
-        for j, (c, v) in enumerate(syllables)
+        VocalNote(
+            0.1 + 0.3 * j, 0.4 + 0.3 * j, low + j % 12, f"{c} {v} {k}", v, c, 0.2 + 0.3 * j, 0, k
+        )
+        for j, (c, v, k) in enumerate(syllables)
     ]
     x = sing(notes, singer, round((notes[-1].end + 0.1) * SR), SR, np.random.default_rng(0))
     assert np.all(np.isfinite(x))
@@ -292,6 +303,7 @@ def test_written_dataset_layout_audio_and_notes(tmp_path):
         song = generate_song(meta["seed"], 4.0, SR)
         assert np.array_equal(audio["vocals"], song.stems["vocals"])
         assert meta["notes"] == json.loads(json.dumps(song.notes))
+        assert meta["lines"] == song.lines and meta["words"] == song.words
     seeds = {json.loads((f / "notes.json").read_text())["seed"] for f in train}
     assert len(seeds) == 2
     dataset = json.loads((out / "dataset.json").read_text())

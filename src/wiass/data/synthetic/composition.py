@@ -3,10 +3,14 @@
 A random tempo (80-140 BPM, 4/4), key (major or natural minor) and song form (intro, verse,
 chorus, bridge, instrumental break, outro), one chord per bar from a common progression per
 section. Vocal sections hold sung phrases of one or two bars separated by rests; a phrase is a
-legato line of notes on the scale (chord tones on the beats), one syllable per note (an optional
-consonant and one of the vowels a e i o u). Intro, break and outro, and some bridges, have no
-vocals. The composition keeps at least :data:`SILENT_FRAME_FRACTION` of the complete 1 s frames
-of the vocals silent (as MUSDB18 vocals are), in songs of 3 s or more.
+legato line of notes on the scale (chord tones on the beats) and a lyric line: words from the
+lexicon (:mod:`~wiass.data.synthetic.lexicon`) whose syllables fill its notes, one syllable per
+note. A syllable's onset consonants lead into the note's beat, its vowel starts on the beat and
+holds, its coda consonants close the note; consonant durations are drawn per phoneme and shrunk
+where a fast note needs it, so that a vowel keeps at least half of its note. Intro, break and
+outro, and some bridges, have no vocals. The composition keeps at least
+:data:`SILENT_FRAME_FRACTION` of the complete 1 s frames of the vocals silent (as MUSDB18 vocals
+are), in songs of 3 s or more.
 """
 
 from __future__ import annotations
@@ -17,14 +21,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from wiass.data.synthetic.voice import (
-    VOWELS,
-    VocalNote,
-    Voice,
-    consonant_range,
-    phrase_span,
-    random_voice,
-)
+from wiass.data.synthetic.articulation import phoneme_seconds
+from wiass.data.synthetic.lexicon import Syllable, draw_words
+from wiass.data.synthetic.voice import VocalNote, Voice, phrase_span, random_voice
 
 SILENT_FRAME_FRACTION = 0.2
 """Least fraction of complete 1 s frames in which the vocals are exactly zero."""
@@ -41,20 +40,15 @@ PROGRESSIONS = {
 }
 """Chord progressions as scale degrees (0 = tonic), one chord per bar."""
 
-_CONSONANT_WEIGHTS = {
-    "": 0.14,
-    "l": 0.12,
-    "m": 0.1,
-    "n": 0.12,
-    "s": 0.1,
-    "t": 0.1,
-    "k": 0.07,
-    "p": 0.05,
-    "sh": 0.05,
-    "f": 0.05,
-    "h": 0.05,
-}
-"""How often each consonant ("" for none) starts a syllable."""
+CONSONANT_SHARE = 0.5
+"""Most of a note's time (from its beat to the next) its coda and the next onset may take."""
+
+LAST_CODA_SHARE = 0.4
+"""Most of a phrase's last note its coda may take."""
+
+LEAD_SECONDS = 0.2
+"""Most time the onset consonants of a phrase's first note may take before its beat (s); less
+than the shortest rest between phrases (one eighth at 140 BPM)."""
 
 
 @dataclass(frozen=True)
@@ -228,45 +222,76 @@ def _melody_pitch(
     return index
 
 
-def _syllable(rng: np.random.Generator) -> tuple[str, str]:
-    """A random ``(consonant, vowel)``; the consonant may be ""."""
-    consonants = list(_CONSONANT_WEIGHTS)
-    weights = np.array(list(_CONSONANT_WEIGHTS.values()))
-    consonant = consonants[int(rng.choice(len(consonants), p=weights / weights.sum()))]
-    vowel = VOWELS[int(rng.integers(len(VOWELS)))]
-    return consonant, vowel
+def _consonant_seconds(
+    rng: np.random.Generator, syllables: Sequence[Syllable], beats: Sequence[float]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Durations (s) of every syllable's onset and coda consonants, drawn per phoneme, then
+    shrunk: the first onset to at most :data:`LEAD_SECONDS` (and not before 0 s), each coda and
+    the next onset together to :data:`CONSONANT_SHARE` of the note between their beats."""
+    onsets = [np.array([phoneme_seconds(rng, c) for c in s.onset]) for s in syllables]
+    codas = [np.array([phoneme_seconds(rng, c) for c in s.coda]) for s in syllables]
+    lead = min(LEAD_SECONDS, beats[0])
+    if onsets[0].sum() > lead:
+        onsets[0] *= lead / onsets[0].sum()
+    for j, coda in enumerate(codas):
+        last = j + 1 == len(codas)
+        cap = (LAST_CODA_SHARE if last else CONSONANT_SHARE) * (beats[j + 1] - beats[j])
+        total = coda.sum() + (0.0 if last else onsets[j + 1].sum())
+        if total > cap:
+            codas[j] = coda * (cap / total)
+            if not last:
+                onsets[j + 1] *= cap / total
+    return onsets, codas
 
 
-def _consonant_seconds(rng: np.random.Generator, consonant: str, note_seconds: float) -> float:
-    """Duration (s) of the consonant, at most 35 % of its note; 0 for none."""
-    if not consonant:
-        return 0.0
-    low, high = consonant_range(consonant)
-    return min(float(rng.uniform(low, high)), 0.35 * note_seconds)
+def syllable_times(
+    rng: np.random.Generator, syllables: Sequence[Syllable], beats: Sequence[float]
+) -> list[tuple[float, ...]]:
+    """Phoneme boundaries (s) of the syllables sung on notes whose beats (vowel starts) are
+    ``beats[:-1]``, the phrase ending at ``beats[-1]``: per note, one more boundary than
+    phonemes, from the note's start (its first onset consonant) to its end (the next note's
+    start, or the phrase end)."""
+    onsets, codas = _consonant_seconds(rng, syllables, beats)
+    starts = [beats[j] - onset.sum() for j, onset in enumerate(onsets)]
+    ends = [*starts[1:], beats[-1]]
+    times = []
+    for j, (onset, coda) in enumerate(zip(onsets, codas, strict=True)):
+        lead = starts[j] + np.concatenate([[0.0], np.cumsum(onset)])[:-1]
+        close = ends[j] - np.cumsum(coda[::-1])[::-1]
+        times.append((*map(float, lead), float(beats[j]), *map(float, close), float(ends[j])))
+    return times
 
 
 def _compose_phrase(
     rng: np.random.Generator,
     onsets: list[float],
-    ends: list[float],
+    end: float,
     pitches: list[int],
     phrase: int,
 ) -> list[VocalNote]:
-    """Notes with syllables; each consonant is sung just before its beat."""
-    notes = []
-    starts = []
-    for onset, end in zip(onsets, ends, strict=True):
-        consonant, vowel = _syllable(rng)
-        lead = _consonant_seconds(rng, consonant, end - onset)
-        starts.append((max(0.0, onset - lead), consonant, vowel))
-    for j, (start, consonant, vowel) in enumerate(starts):
-        end = starts[j + 1][0] if j + 1 < len(starts) else ends[j]
-        notes.append(
-            VocalNote(
-                start, end, pitches[j], consonant + vowel, vowel, consonant, onsets[j], phrase
-            )
+    """Notes with the syllables of random words: one syllable per note, each vowel on its
+    beat (``onsets``), the phrase ending at ``end``."""
+    sung = [(w, i, s) for w in draw_words(rng, len(onsets)) for i, s in enumerate(w.syllables)]
+    times = syllable_times(rng, [s for _, _, s in sung], [*onsets, end])
+    return [
+        VocalNote(
+            bounds[0],
+            bounds[-1],
+            pitch,
+            " ".join(syllable.phonemes),
+            syllable.vowel,
+            " ".join(syllable.onset),
+            onset,
+            phrase,
+            coda=" ".join(syllable.coda),
+            word=word.text,
+            word_syllable=index,
+            times=bounds,
         )
-    return notes
+        for (word, index, syllable), bounds, pitch, onset in zip(
+            sung, times, pitches, onsets, strict=True
+        )
+    ]
 
 
 def _compose_vocals(
@@ -299,12 +324,12 @@ def _compose_vocals(
             if grid is None:
                 continue
             onsets = [float(begin + g * eighth) for g in grid[:-1]]
-            ends = [float(begin + g * eighth) for g in grid[1:]]
             pitches = []
             for g, onset in zip(grid[:-1], onsets, strict=True):
                 index = _melody_pitch(rng, candidates, index, _chord_at(chords, onset), g % 2 == 0)
                 pitches.append(int(candidates[index]))
-            phrases.append(_compose_phrase(rng, onsets, ends, pitches, len(phrases)))
+            end = float(begin + grid[-1] * eighth)
+            phrases.append(_compose_phrase(rng, onsets, end, pitches, len(phrases)))
     return phrases
 
 
@@ -318,12 +343,17 @@ def silent_fraction(spans: Sequence[tuple[int, int]], n_samples: int, sample_rat
     return float(np.mean(~busy))
 
 
+def _word_starts(phrase: list[VocalNote]) -> list[int]:
+    """Indices of the notes that start a word."""
+    return [i for i, note in enumerate(phrase) if note.word_syllable == 0]
+
+
 def _keep_silence(
     phrases: list[list[VocalNote]], n_samples: int, sample_rate: int
 ) -> list[list[VocalNote]]:
-    """Drop phrases, the one whose removal silences most frames first (then trailing notes of
+    """Drop phrases, the one whose removal silences most frames first (then trailing words of
     the one left), until at least :data:`SILENT_FRAME_FRACTION` of the complete 1 s frames are
-    silent; one note always stays."""
+    silent; one word always stays."""
     phrases = [list(p) for p in phrases]
 
     def fraction(candidate: list[list[VocalNote]]) -> float:
@@ -334,8 +364,10 @@ def _keep_silence(
         gains = [fraction(phrases[:i] + phrases[i + 1 :]) for i in range(len(phrases))]
         best = max(range(len(phrases)), key=lambda i: (gains[i], i))
         del phrases[best]
-    while phrases and len(phrases[0]) > 1 and fraction(phrases) < SILENT_FRAME_FRACTION:
-        phrases[0].pop()
+    while (
+        phrases and _word_starts(phrases[0])[-1] > 0 and fraction(phrases) < SILENT_FRAME_FRACTION
+    ):
+        del phrases[0][_word_starts(phrases[0])[-1] :]
     return phrases
 
 

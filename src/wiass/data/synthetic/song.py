@@ -14,6 +14,7 @@ vocals + drums + bass + other`` holds exactly, also after a 32-bit float WAV rou
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 from wiass.data.synthetic.composition import PITCH_NAMES, compose
 from wiass.data.synthetic.dsp import pan, rms
 from wiass.data.synthetic.instruments import render_bass, render_drums, render_other
-from wiass.data.synthetic.voice import sing
+from wiass.data.synthetic.voice import VocalNote, sing
 from wiass.errors import ConfigError
 
 STEMS: tuple[str, ...] = ("vocals", "drums", "bass", "other")
@@ -38,9 +39,15 @@ class Song:
 
     ``stems`` maps vocals/drums/bass/other to ``(2, samples)`` float32 arrays; ``mixture`` is
     their exact float32 sum. ``notes`` lists the vocal notes as dicts (start, end, vowel_start in
-    seconds; pitch as MIDI number; syllable, consonant, vowel, phrase), ``sections`` and
-    ``chords`` the form and harmony as dicts, ``tempo`` is in BPM and ``key`` reads e.g.
-    ``"A minor"``.
+    seconds; pitch as MIDI number; syllable, consonant, vowel, coda as ARPAbet phonemes, word,
+    word_syllable, phrase, and times: the phoneme boundaries), ``sections`` and ``chords`` the
+    form and harmony as dicts, ``tempo`` is in BPM and ``key`` reads e.g. ``"A minor"``.
+
+    The lyrics: ``lines`` holds one string per phrase (its words, lower case, joined by single
+    spaces); ``words`` every sung word in time order as ``{"text", "line", "start", "end",
+    "phonemes": [{"symbol", "start", "end"}, ...]}``, times in seconds from the start of the
+    song (rounded to 0.1 ms), the phonemes contiguous and exactly the spans the voice sings them
+    over, the word from its first phoneme's start to its last phoneme's end.
     """
 
     stems: dict[str, np.ndarray]
@@ -53,6 +60,8 @@ class Song:
     sections: list[dict[str, Any]] = field(default_factory=list)
     chords: list[dict[str, Any]] = field(default_factory=list)
     notes: list[dict[str, Any]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    words: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
@@ -72,6 +81,8 @@ class Song:
             "sections": self.sections,
             "chords": self.chords,
             "notes": self.notes,
+            "lines": self.lines,
+            "words": self.words,
         }
 
 
@@ -88,6 +99,31 @@ def check_song_options(seed: int, seconds: float, sample_rate: int) -> None:
             f"sample rate (--sr): expected an integer of at least {MIN_SAMPLE_RATE} Hz, "
             f"got {sample_rate!r}"
         )
+
+
+def lyrics(notes: Sequence[VocalNote]) -> tuple[list[str], list[dict[str, Any]]]:
+    """The lyric lines (one per phrase, in time order) and the sung words with their phoneme
+    timings (see :class:`Song`) of vocal ``notes``."""
+    lines: list[list[str]] = []
+    line_of: dict[int, int] = {}
+    words: list[dict[str, Any]] = []
+    for note in sorted(notes, key=lambda n: n.start):
+        line = line_of.setdefault(note.phrase, len(line_of))
+        if line == len(lines):
+            lines.append([])
+        phonemes = [
+            {"symbol": p, "start": round(a, 4), "end": round(b, 4)}
+            for p, a, b in note.timed_phonemes()
+        ]
+        if note.word_syllable == 0 or not words or words[-1]["line"] != line:
+            lines[line].append(note.word)
+            start = phonemes[0]["start"]
+            words.append(
+                {"text": note.word, "line": line, "start": start, "end": start, "phonemes": []}
+            )
+        words[-1]["phonemes"] += phonemes
+        words[-1]["end"] = phonemes[-1]["end"]
+    return [" ".join(line) for line in lines], words
 
 
 _STEM_GAINS_DB = {
@@ -144,6 +180,7 @@ def generate_song(seed: int, seconds: float = 30.0, sample_rate: int = 16000) ->
         "other": render_other(rng, plan.sections, plan.chords, bar_seconds, n, sample_rate),
     }
     stems, mixture = _mix(rng, stems)
+    lines, words = lyrics(plan.notes)
     return Song(
         stems=stems,
         mixture=mixture,
@@ -155,4 +192,6 @@ def generate_song(seed: int, seconds: float = 30.0, sample_rate: int = 16000) ->
         sections=[asdict(s) for s in plan.sections],
         chords=[{**asdict(c), "pitches": list(c.pitches)} for c in plan.chords],
         notes=[asdict(note) for note in plan.notes],
+        lines=lines,
+        words=words,
     )

@@ -5,109 +5,32 @@ harmonics): the f0 contour is the note pitches joined by portamento glides, with
 phrase onset, a fall at its end, slow drift and a vibrato (5-7 Hz) that starts a while after each
 vowel onset and grows in. The source is a glottal-pulse-like harmonic series with a spectral
 tilt; every harmonic is weighted by the vocal-tract envelope at its frequency, a parallel bank of
-five formant resonances per vowel (after the Csound formant table for soprano, alto, tenor and
-bass voices) interpolated at syllable transitions, with nasal/liquid formants for m, n, l.
-Unvoiced consonants (s, sh, f, h, p, t, k) stop the voicing and add band-pass noise bursts; a
-little pitch-synchronous aspiration noise gives breathiness. Between phrases the vocals are
-exactly zero (no breaths).
+five formant resonances interpolated between the phonemes' formant rows. A little
+pitch-synchronous aspiration noise gives breathiness. Between phrases the vocals are exactly zero
+(no breaths).
 
-Phonemes. A sung syllable is an optional consonant and a vowel; the tables at the top of this
-module are all the voice knows about them, and the place to add one: a vowel needs a
-:data:`FormantRow` in :data:`VOWEL_FORMANTS` for every register, a voiced consonant (a murmur or
-liquid sung into its vowel) one in :data:`VOICED_CONSONANTS`, an unvoiced consonant (noise with
-the voicing off) an :class:`Unvoiced` entry in :data:`UNVOICED_CONSONANTS`.
+Phonemes. A note sings one syllable of ARPAbet phonemes: onset consonants lead into the beat,
+the vowel sits on the beat and holds, coda consonants close the note. Each phoneme sounds over
+exactly the span the note gives it (:meth:`VocalNote.timed_phonemes`); how it sounds (formant
+rows, voicing level, noise) is in :mod:`~wiass.data.synthetic.articulation`. The voicing
+cross-fades over at most 20 ms around each boundary; a consonant's noise stays inside its span.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeAlias
 
 import numpy as np
 
+from wiass.data.synthetic.articulation import (
+    CONSONANTS,
+    VOWEL_HOLD,
+    consonant_row,
+    voicing_level,
+    vowel_rows,
+)
 from wiass.data.synthetic.dsp import filtered_noise, midi_to_hz, rms, smoothstep
-
-FormantRow: TypeAlias = tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]
-"""Five formants of a phoneme: frequencies (Hz), levels (dB re the first), bandwidths (Hz)."""
-
-VOWELS: tuple[str, ...] = ("a", "e", "i", "o", "u")
-"""The vowels every register has formants for."""
-
-
-# Formants per register and vowel: frequencies (Hz), levels (dB), bandwidths (Hz), after the
-# formant table in the Csound manual (appendix "Formant values").
-VOWEL_FORMANTS: dict[str, dict[str, FormantRow]] = {
-    "soprano": {
-        "a": ((800, 1150, 2900, 3900, 4950), (0, -6, -32, -20, -50), (80, 90, 120, 130, 140)),
-        "e": ((350, 2000, 2800, 3600, 4950), (0, -20, -15, -40, -56), (60, 100, 120, 150, 200)),
-        "i": ((270, 2140, 2950, 3900, 4950), (0, -12, -26, -26, -44), (60, 90, 100, 120, 120)),
-        "o": ((450, 800, 2830, 3800, 4950), (0, -11, -22, -22, -50), (70, 80, 100, 130, 135)),
-        "u": ((325, 700, 2700, 3800, 4950), (0, -16, -35, -40, -60), (50, 60, 170, 180, 200)),
-    },
-    "alto": {
-        "a": ((800, 1150, 2800, 3500, 4950), (0, -4, -20, -36, -60), (80, 90, 120, 130, 140)),
-        "e": ((400, 1600, 2700, 3300, 4950), (0, -24, -30, -35, -60), (60, 80, 120, 150, 200)),
-        "i": ((350, 1700, 2700, 3700, 4950), (0, -20, -30, -36, -60), (50, 100, 120, 150, 200)),
-        "o": ((450, 800, 2830, 3500, 4950), (0, -9, -16, -28, -55), (70, 80, 100, 130, 135)),
-        "u": ((325, 700, 2530, 3500, 4950), (0, -12, -30, -40, -64), (50, 60, 170, 180, 200)),
-    },
-    "tenor": {
-        "a": ((650, 1080, 2650, 2900, 3250), (0, -6, -7, -8, -22), (80, 90, 120, 130, 140)),
-        "e": ((400, 1700, 2600, 3200, 3580), (0, -14, -12, -14, -20), (70, 80, 100, 120, 120)),
-        "i": ((290, 1870, 2800, 3250, 3540), (0, -15, -18, -20, -30), (40, 90, 100, 120, 120)),
-        "o": ((400, 800, 2600, 2800, 3000), (0, -10, -12, -12, -26), (40, 80, 100, 120, 120)),
-        "u": ((350, 600, 2700, 2900, 3300), (0, -20, -17, -14, -26), (40, 60, 100, 120, 120)),
-    },
-    "bass": {
-        "a": ((600, 1040, 2250, 2450, 2750), (0, -7, -9, -9, -20), (60, 70, 110, 120, 130)),
-        "e": ((400, 1620, 2400, 2800, 3100), (0, -12, -9, -12, -18), (40, 80, 100, 120, 120)),
-        "i": ((250, 1750, 2600, 3050, 3340), (0, -30, -16, -22, -28), (60, 90, 100, 120, 120)),
-        "o": ((400, 750, 2400, 2600, 2900), (0, -11, -21, -20, -40), (40, 80, 100, 120, 120)),
-        "u": ((350, 600, 2400, 2675, 2950), (0, -20, -32, -28, -36), (40, 80, 100, 120, 120)),
-    },
-}
-
-
-# Voiced consonants: formants of the murmur or liquid that leads into the vowel.
-VOICED_CONSONANTS: dict[str, FormantRow] = {
-    "m": ((280, 1000, 2200, 2900, 3500), (0, -24, -30, -36, -40), (80, 150, 200, 250, 250)),
-    "n": ((280, 1600, 2500, 3100, 3600), (0, -22, -28, -34, -40), (80, 150, 200, 250, 250)),
-    "l": ((360, 1200, 2600, 3200, 3700), (0, -10, -18, -24, -34), (60, 120, 150, 200, 250)),
-}
-
-
-@dataclass(frozen=True)
-class Unvoiced:
-    """An unvoiced consonant: noise band (Hz), level re the voice (dB), duration range (s);
-    a plosive is silence then a burst at the release, the others a sustained hiss."""
-
-    band: tuple[float, float]
-    level_db: float
-    seconds: tuple[float, float]
-    plosive: bool
-
-
-UNVOICED_CONSONANTS: dict[str, Unvoiced] = {
-    "s": Unvoiced((4500, 9000), -6, (0.07, 0.11), False),
-    "sh": Unvoiced((1800, 6000), -6, (0.08, 0.11), False),
-    "f": Unvoiced((1200, 8000), -16, (0.06, 0.09), False),
-    "h": Unvoiced((500, 4000), -18, (0.05, 0.08), False),
-    "t": Unvoiced((2500, 8000), -4, (0.04, 0.06), True),
-    "k": Unvoiced((1200, 4000), -4, (0.05, 0.07), True),
-    "p": Unvoiced((400, 2500), -6, (0.04, 0.06), True),
-}
-
-VOICED_SECONDS = (0.05, 0.08)
-"""Shortest and longest murmur of a voiced consonant (s)."""
-
-
-def consonant_range(consonant: str) -> tuple[float, float]:
-    """Shortest and longest duration (s) of a consonant (voiced or unvoiced)."""
-    if consonant in UNVOICED_CONSONANTS:
-        return UNVOICED_CONSONANTS[consonant].seconds
-    return VOICED_SECONDS
-
 
 REGISTERS = {"soprano": (60, 79), "alto": (55, 74), "tenor": (48, 67), "bass": (41, 62)}
 """Singing range per voice register (MIDI pitches)."""
@@ -154,8 +77,14 @@ def random_voice(rng: np.random.Generator) -> Voice:
 class VocalNote:
     """One sung note, one syllable: times in seconds from the start of the song.
 
-    The syllable sounds over ``[start, end)``: its consonant (if any) from ``start``, its vowel
-    from ``vowel_start``; ``pitch`` is a MIDI note number; notes of one ``phrase`` are sung legato.
+    The syllable sounds over ``[start, end)``: its onset ``consonant``s (ARPAbet, space
+    separated, "" for none) from ``start``, its ``vowel`` from ``vowel_start`` (the beat), its
+    ``coda`` consonants up to ``end``; ``syllable`` is all its phonemes, space separated.
+    ``pitch`` is a MIDI note number; notes of one ``phrase`` are sung legato. ``word`` is the
+    word the syllable belongs to and ``word_syllable`` the syllable's index in it (0 starts a
+    word). ``times`` holds the phoneme boundaries (one more than phonemes, from ``start`` to
+    ``end``); empty, the onset consonants share ``[start, vowel_start)`` and the coda takes
+    60 ms per consonant (at most 30 % of the vowel's time).
     """
 
     start: float
@@ -166,11 +95,36 @@ class VocalNote:
     consonant: str = ""
     vowel_start: float | None = None
     phrase: int = 0
+    coda: str = ""
+    word: str = ""
+    word_syllable: int = 0
+    times: tuple[float, ...] = ()
 
     @property
     def onset(self) -> float:
         """Start of the vowel (s)."""
         return self.start if self.vowel_start is None else self.vowel_start
+
+    @property
+    def phonemes(self) -> tuple[str, ...]:
+        """Onset consonants, vowel, coda consonants."""
+        return (*self.consonant.split(), self.vowel, *self.coda.split())
+
+    def timed_phonemes(self) -> list[tuple[str, float, float]]:
+        """``(symbol, start, end)`` of every phoneme (s), contiguous from ``start`` to ``end``."""
+        phonemes = self.phonemes
+        times = self.times or self._default_times()
+        if len(times) != len(phonemes) + 1:
+            raise ValueError(f"note {self.syllable!r}: {len(times)} times for {len(phonemes)}")
+        return [(p, times[i], times[i + 1]) for i, p in enumerate(phonemes)]
+
+    def _default_times(self) -> tuple[float, ...]:
+        """Phoneme boundaries when ``times`` is empty (see the class docstring)."""
+        onset, coda = self.consonant.split(), self.coda.split()
+        lead = np.linspace(self.start, self.onset, len(onset) + 1)[:-1]
+        tail = min(0.06 * len(coda), 0.3 * (self.end - self.onset))
+        close = np.linspace(self.end - tail, self.end, len(coda) + 1)[:-1]
+        return (*map(float, lead), self.onset, *map(float, close), self.end)
 
 
 def phrase_span(phrase: Sequence[VocalNote], sample_rate: int) -> tuple[int, int]:
@@ -178,32 +132,34 @@ def phrase_span(phrase: Sequence[VocalNote], sample_rate: int) -> tuple[int, int
     return round(phrase[0].start * sample_rate), round(phrase[-1].end * sample_rate)
 
 
-def _formant_set(voice: Voice, name: str) -> np.ndarray:
-    """``(15,)``: five formant frequencies, levels (dB) and bandwidths of a vowel or m/n/l."""
-    table = VOICED_CONSONANTS.get(name) or VOWEL_FORMANTS[voice.register][name]
-    freqs, levels, widths = (np.asarray(row, dtype=np.float64) for row in table)
-    return np.concatenate([freqs * voice.formant_scale, levels, widths])
+def _phrase_phonemes(notes: Sequence[VocalNote], origin: float) -> list[tuple[str, float, float]]:
+    """Every phoneme of a phrase as ``(symbol, start, end)`` in seconds from ``origin``."""
+    return [(p, a - origin, b - origin) for n in notes for p, a, b in n.timed_phonemes()]
 
 
 def _formant_tracks(
     notes: Sequence[VocalNote], voice: Voice, origin: float, times: np.ndarray
 ) -> np.ndarray:
-    """``(15, len(times))`` formant parameters over a phrase: a plateau per vowel, linear
-    transitions between syllables, the m/n/l murmur before its vowel."""
+    """``(15, len(times))`` formant parameters over a phrase: a plateau per vowel (a diphthong
+    holds its first row, then glides to its last), a shorter one per voiced consonant,
+    linear transitions between them; voiceless consonants take no row of their own."""
+    rows = vowel_rows(voice.register)
+    scale = np.concatenate([np.full(5, voice.formant_scale), np.ones(10)])
     points: list[tuple[float, np.ndarray]] = []
-    for note in notes:
-        start, onset, end = note.start - origin, note.onset - origin, note.end - origin
-        vowel_seconds = end - onset
-        if note.consonant in VOICED_CONSONANTS:
-            murmur = _formant_set(voice, note.consonant)
-            points += [(start, murmur), (onset, murmur)]
-        vowel = _formant_set(voice, note.vowel)
-        points += [
-            (onset + min(0.05, 0.3 * vowel_seconds), vowel),
-            (end - min(0.04, 0.2 * vowel_seconds), vowel),
-        ]
+    for symbol, start, end in _phrase_phonemes(notes, origin):
+        length = end - start
+        if symbol in rows:
+            first, last = rows[symbol]
+            points.append((start + min(0.05, 0.3 * length), first))
+            if last is not first:
+                points.append((start + VOWEL_HOLD * length, first))
+            points.append((end - min(0.04, 0.2 * length), last))
+        elif CONSONANTS[symbol].row is not None:
+            row = consonant_row(CONSONANTS[symbol].row)
+            ramp = min(0.015, 0.25 * length)
+            points += [(start + ramp, row), (end - ramp, row)]
     xp = np.maximum.accumulate(np.array([t for t, _ in points]))
-    values = np.stack([v for _, v in points], axis=1)
+    values = np.stack([v for _, v in points], axis=1) * scale[:, None]
     return np.stack([np.interp(times, xp, row) for row in values])
 
 
@@ -269,34 +225,53 @@ def _vibrato(
     return depth * np.sin(vibrato_phase)
 
 
+_VOICING_RAMP = 0.02
+"""Longest cross-fade (s) of the voicing level on each side of a phoneme boundary."""
+
+
+def _articulation_level(
+    notes: Sequence[VocalNote], origin: float, t: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Voicing level per sample from the phonemes (1 on vowels, lower on voiced consonants, 0
+    on voiceless ones; a dip to 0.6 where a syllable starts on its vowel) and the time (s) the
+    first voiced phoneme starts."""
+    xs, ys = [notes[0].start - origin], [0.0]
+    voice_on = None
+    for j, note in enumerate(notes):
+        for symbol, start, end in _phrase_phonemes([note], origin):
+            level = voicing_level(symbol)
+            if level > 0 and voice_on is None:
+                voice_on = start
+            ramp = min(_VOICING_RAMP, 0.25 * (end - start))
+            if j > 0 and not note.consonant and symbol == note.vowel:
+                xs.append(start)
+                ys.append(0.6)
+            xs += [start + ramp, end - ramp]
+            ys += [level, level]
+    xs.append(notes[-1].end - origin)
+    ys.append(0.0)
+    return np.interp(t, np.maximum.accumulate(xs), ys), float(voice_on)
+
+
 def _voicing(
-    rng: np.random.Generator, notes: Sequence[VocalNote], origin: float, t: np.ndarray, sr: int
+    rng: np.random.Generator, notes: Sequence[VocalNote], origin: float, t: np.ndarray
 ) -> np.ndarray:
-    """Amplitude of the voiced sound per sample: attack at the first voiced sound, dynamics per
-    note, voicing off during unvoiced consonants, dips at m/n/l and bare vowels, release at the
-    end. Exactly zero before the first voiced sound and at the last sample."""
+    """Amplitude of the voiced sound per sample: the articulation's level, an attack at the
+    first voiced sound, dynamics per note, a release at the end. Exactly zero before the first
+    voiced sound and at the last sample."""
+    level, voice_on = _articulation_level(notes, origin, t)
     end = notes[-1].end - origin
-    first_note = notes[0]
-    murmur = first_note.consonant in VOICED_CONSONANTS
-    voice_on = (first_note.start if murmur else first_note.onset) - origin
     attack = min(rng.uniform(0.03, 0.08), 0.3 * (end - voice_on))
-    release = min(rng.uniform(0.08, 0.25), 0.4 * (end - (notes[-1].onset - origin)))
+    release = min(rng.uniform(0.05, 0.15), 0.4 * (end - (notes[-1].onset - origin)))
     times = [voice_on, voice_on + attack, end - release, t[-1]]
     envelope = np.interp(t, times, [0.0, 1.0, 1.0, 0.0], left=0.0)
     levels_t, levels = [], []
     for note in notes:
-        level = 10.0 ** (rng.uniform(-3.0, 1.5) / 20.0)
+        note_level = 10.0 ** (rng.uniform(-3.0, 1.5) / 20.0)
         levels_t += [note.onset - origin, note.end - origin]
-        levels += [level, level * 10.0 ** (rng.uniform(-1.5, 1.5) / 20.0)]
+        levels += [note_level, note_level * 10.0 ** (rng.uniform(-1.5, 1.5) / 20.0)]
     envelope *= np.interp(t, np.maximum.accumulate(levels_t), levels)
-    ramp = 0.025
-    for note in notes if murmur else notes[1:]:
-        start, onset = note.start - origin, note.onset - origin
-        floor = 0.0 if note.consonant in UNVOICED_CONSONANTS else 0.4 if note.consonant else 0.7
-        first, last = max(0, int((start - ramp) * sr)), min(len(t), int((onset + ramp) * sr) + 1)
-        xp = [start - ramp, start, onset, onset + ramp]
-        envelope[first:last] *= np.interp(t[first:last], xp, [1.0, floor, floor, 1.0])
-    return envelope
+    return envelope * level
 
 
 def _harmonics(
@@ -326,25 +301,41 @@ def _harmonics(
     return out
 
 
+def _noise_shape(kind: str, length: int, sr: int) -> np.ndarray:
+    """Envelope ``(length,)`` of a consonant's noise over its span: a fricative's hiss fades in
+    and out; a plosive is a closure (silent) then a burst decaying in 10 ms over a weak
+    aspiration; an affricate a shorter closure, a burst and a hiss; HH rises into the vowel."""
+    x = np.linspace(0.0, 1.0, length)
+    seconds = (x * (length - 1)) / sr
+    if kind == "fricative":
+        return np.interp(x, [0.0, 0.15, 0.85, 1.0], [0.0, 1.0, 1.0, 0.0])
+    if kind == "aspirate":
+        return np.interp(x, [0.0, 0.3, 1.0], [0.0, 1.0, 0.5])
+    release = 0.55 if kind == "plosive" else 0.35
+    after = seconds - release * seconds[-1]
+    burst = np.exp(-np.maximum(after, 0.0) / 0.010)
+    if kind == "plosive":
+        return np.where(after >= 0.0, burst + 0.15, 0.0)
+    hiss = np.interp(x, [release, 0.5, 0.85, 1.0], [0.3, 0.8, 0.8, 0.0])
+    return np.where(after >= 0.0, 0.6 * burst + hiss, 0.0)
+
+
 def _consonant_noise(
-    rng: np.random.Generator, notes: Sequence[VocalNote], origin: float, n: int, sr: int
+    rng: np.random.Generator, notes: Sequence[VocalNote], origin: float, phase: np.ndarray, sr: int
 ) -> np.ndarray:
-    """Band-pass noise bursts of the unvoiced consonants (unit level = voice RMS)."""
-    out = np.zeros(n)
-    for note in notes:
-        spec = UNVOICED_CONSONANTS.get(note.consonant)
-        first, last = round((note.start - origin) * sr), round((note.onset - origin) * sr)
-        if spec is None or last - first < 4:
+    """The consonants' noise (unit level = voice RMS), each inside its own span; a voiced
+    consonant's noise is modulated by the glottal cycle."""
+    out = np.zeros(len(phase))
+    for symbol, start, end in _phrase_phonemes(notes, origin):
+        spec = CONSONANTS.get(symbol)
+        first, last = round(start * sr), min(round(end * sr), len(out))
+        if spec is None or spec.band is None or last - first < 4:
             continue
-        length = last - first
-        x = np.linspace(0.0, 1.0, length)
-        if spec.plosive:
-            burst = np.where(x >= 0.5, np.exp(-(x - 0.5) * length / sr / 0.012), 0.0)
-            shape = burst + 0.15 * (x >= 0.5)
-        else:
-            shape = np.interp(x, [0.0, 0.3, 0.8, 1.0], [0.0, 1.0, 0.9, 0.0])
-        noise = filtered_noise(rng, length, *spec.band, sr)
-        out[first:last] += 10.0 ** (spec.level_db / 20.0) * shape * noise
+        shape = _noise_shape(spec.kind, last - first, sr)
+        if spec.voicing > 0:
+            shape = shape * (0.6 + 0.4 * np.cos(phase[first:last]))
+        noise = filtered_noise(rng, last - first, *spec.band, sr)
+        out[first:last] += 10.0 ** (spec.noise_db / 20.0) * shape * noise
     return out
 
 
@@ -376,13 +367,13 @@ def sing(
         phase = 2 * np.pi * np.cumsum(f0) / sample_rate + rng.uniform(0, 2 * np.pi)
         control = np.arange(len(t) // hop + 2) * hop / sample_rate
         tracks = _formant_tracks(phrase, voice, origin, control)
-        voicing = _voicing(rng, phrase, origin, t, sample_rate)
+        voicing = _voicing(rng, phrase, origin, t)
         voiced = _harmonics(phase, f0, tracks, hop, voice, sample_rate) * voicing
         voiced /= max(rms(voiced), 1e-12)
         aspiration = filtered_noise(rng, len(t), 1500.0, 0.5 * sample_rate, sample_rate)
         aspiration *= voicing * (0.55 + 0.45 * np.cos(phase)) * voice.breathiness
         floor = 10.0 ** (-60.0 / 20.0) * rng.standard_normal(len(t)) * (voicing > 0)
-        noise = _consonant_noise(rng, phrase, origin, len(t), sample_rate)
+        noise = _consonant_noise(rng, phrase, origin, phase, sample_rate)
         gain = 10.0 ** (rng.uniform(-2.5, 1.5) / 20.0)
         out[first:last] += gain * (voiced + aspiration + floor + noise)
     return out

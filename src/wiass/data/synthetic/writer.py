@@ -145,7 +145,9 @@ def write_dataset(
     ``out/train/<track>/`` and ``out/test/<track>/`` hold ``mixture.wav``, ``vocals.wav``,
     ``drums.wav``, ``bass.wav``, ``other.wav`` (stereo 32-bit float WAV, so the exact zeros of
     the vocals and ``mixture = sum of stems`` survive) and ``notes.json`` (tempo, key, sections,
-    chords, vocal notes with syllables and vowels); ``out/dataset.json`` records the options.
+    chords, vocal notes with their syllables' phonemes, and the lyrics: ``lines`` and ``words``
+    with word and phoneme timings, see :class:`~wiass.data.synthetic.Song`);
+    ``out/dataset.json`` records the options.
     Track seeds derive from ``seed``, the split and the index (:func:`track_seed`).
 
     Everything is generated in a hidden folder inside ``out`` first and moved into place at the
