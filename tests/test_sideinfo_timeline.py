@@ -89,7 +89,7 @@ def test_take_rows_gives_zeros_outside_the_rows():
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_chunk_margin_only_for_padded_kinds(kind):
-    expected = 4 if get_kind(kind).timing in ("offset", "warped") else 0
+    expected = 4 if get_kind(kind).timing in ("offset", "warped", "spoken") else 0
     assert chunk_margin(get_kind(kind), (2, 6)) == expected
 
 

@@ -254,6 +254,7 @@ def report_command(run_dir: str, out: str | None) -> None:
     epilog=_examples(
         "wiass separate song.wav --model runs/a31/separator.pt --activity 0011100110 --out sep",
         "wiass separate a.wav b.flac --model runs/bl1/separator.pt --out separated --threads 4",
+        "wiass separate song.wav --model phonemes --lyrics lyrics.txt --out sep",
     ),
 )
 @click.argument("mixtures", nargs=-1, required=True, type=click.Path())
@@ -280,6 +281,13 @@ def report_command(run_dir: str, out: str | None) -> None:
     "labels_path",
     type=click.Path(),
     help="Audacity label file of the sung regions (start<TAB>end[<TAB>label], seconds).",
+)
+@click.option(
+    "--lyrics",
+    "lyrics_path",
+    type=click.Path(),
+    help="The lyrics as plain text, one line per line (for a phonemes model); their word and "
+    "phoneme timings are written as lyrics.json, Audacity labels and LRC.",
 )
 @click.option(
     "--out",
@@ -311,6 +319,7 @@ def separate_command(
     activity: str | None,
     side_info_path: str | None,
     labels_path: str | None,
+    lyrics_path: str | None,
     out: str,
     device: str,
     force: bool,
@@ -351,6 +360,7 @@ def separate_command(
         activity=activity,
         side_info_path=side_info_path,
         labels_path=labels_path,
+        lyrics_path=lyrics_path,
         device=device,
         force=force,
     )

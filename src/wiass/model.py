@@ -10,6 +10,7 @@ direction, so a BLSTM's output has twice as many features)::
 
     g = BLSTM_mix(normalise(mix))           (B, N, 2H)  mixture encoding g_n, H = hidden_size
     h = BLSTM_side(side_info)                (B, M, 2S)  side encoding h_m, S = side_hidden_size
+                                                         (symbols: BLSTM_side(Embed(side_info)))
     alpha = softmax_m(g_n . W . h_m          (B, N, M)   W: (2H, 2S); padding gets exactly 0
                       + phi(p_n) . P . phi(q_m))          optional position term, see below
     c = alpha @ h                            (B, N, 2S)  context per frame
@@ -166,16 +167,27 @@ class InformedSeparator(nn.Module):
     """Separator of one target source, informed by weak side information through attention.
 
     ``n_bins``: F, frequency bins of the mixture magnitude; ``side_dim``: D, values per
-    side-information step (0 = BL1, no side encoder, no attention); ``config``: sizes.
+    side-information step (0 = BL1, no side encoder, no attention); ``config``: sizes;
+    ``side_symbols``: for symbolic side information (lyrics), the vocabulary size: each step
+    holds one symbol index (``D = 1``) that an embedding of ``side_hidden_size`` values turns
+    into the side encoder's input (0: the values are fed as they are).
     Buffers ``input_mean`` / ``input_scale`` ``(F,)`` normalise the mixture input
     (``(mix - mean) * scale``, default 0 / 1); set them with :meth:`set_normalization`.
     """
 
-    def __init__(self, n_bins: int, side_dim: int, config: ModelConfig) -> None:
+    def __init__(
+        self, n_bins: int, side_dim: int, config: ModelConfig, side_symbols: int = 0
+    ) -> None:
         super().__init__()
         _check_config(n_bins, side_dim, config)
+        if side_symbols < 0 or (side_symbols and side_dim != 1):
+            raise ConfigError(
+                f"model: symbolic side information needs side_dim 1 and a vocabulary, got "
+                f"side_dim {side_dim} and {side_symbols} symbols"
+            )
         self.n_bins = n_bins
         self.side_dim = side_dim
+        self.side_symbols = side_symbols
         self.config = config
         self.register_buffer("input_mean", torch.zeros(n_bins))
         self.register_buffer("input_scale", torch.ones(n_bins))
@@ -183,8 +195,12 @@ class InformedSeparator(nn.Module):
         self.mix_encoder = _blstm(n_bins, hidden, config.mix_layers, config.dropout)
         self.mix_proj = nn.Linear(2 * hidden, config.attention_size)
         if side_dim > 0:
+            side_input = side_dim
+            if side_symbols:
+                self.side_embedding = nn.Embedding(side_symbols, side_hidden)
+                side_input = side_hidden
             self.side_encoder = SideEncoder(
-                side_dim, side_hidden, config.side_layers, config.dropout
+                side_input, side_hidden, config.side_layers, config.dropout
             )
             self.attention_weight = nn.Parameter(torch.empty(2 * hidden, 2 * side_hidden))
             bound = 1.0 / math.sqrt(2 * side_hidden)
@@ -210,7 +226,10 @@ class InformedSeparator(nn.Module):
         """Parameters per part: mixture encoder, side encoder, attention, decoder, ..."""
         parts = {
             "mix_encoder": [self.mix_encoder],
-            "side_encoder": [getattr(self, "side_encoder", None)],
+            "side_encoder": [
+                getattr(self, "side_embedding", None),
+                getattr(self, "side_encoder", None),
+            ],
             "attention": [
                 getattr(self, "attention_weight", None),
                 getattr(self, "position_weight", None),
@@ -303,13 +322,31 @@ class InformedSeparator(nn.Module):
         steps = side_info.shape[1]
         if steps == 0:
             return mixed, g.new_zeros(g.shape[0], g.shape[1], 0)
-        h = self.side_encoder(side_info.to(g.dtype), lengths)
+        h = self.side_encoder(self._side_input(side_info, g.dtype), lengths)
         keys = functional.linear(h, self.attention_weight)
         scores = torch.bmm(g, keys.transpose(1, 2))
         if self.config.position_frequencies > 0:
             scores = scores + self._position_scores(g.shape[1], steps, lengths, g)
         alpha = masked_softmax(scores, lengths)
         return torch.baddbmm(mixed, alpha, self.context_proj(h)), alpha
+
+    def _side_input(self, side_info: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """The side encoder's input: the values, or the embedding of their symbol indices."""
+        if not self.side_symbols:
+            return side_info.to(dtype)
+        index = side_info[..., 0].round().long().clamp(0, self.side_symbols - 1)
+        return self.side_embedding(index).to(dtype)
+
+    def encode_side(self, side_info: torch.Tensor) -> torch.Tensor:
+        """Attention keys ``(B, M, 2H)`` of unpadded side information ``(B, M, D)``: the side
+        encoding times W, so that ``g_n . key_m`` is the content part of the attention score."""
+        h = self.side_encoder(self._side_input(side_info, self.attention_weight.dtype), None)
+        return functional.linear(h, self.attention_weight)
+
+    def encode_mix(self, mix: torch.Tensor) -> torch.Tensor:
+        """The mixture encoding g ``(B, N, 2H)`` of a magnitude ``(B, N, F)``."""
+        self._check_mix(mix)
+        return self.mix_encoder(self._normalise(mix))[0]
 
     def _position_scores(
         self, frames: int, steps: int, lengths: torch.Tensor | None, like: torch.Tensor

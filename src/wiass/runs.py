@@ -13,6 +13,11 @@ system, the same in every run::
     <output>/alignment_labels.txt             activity kinds: the aligned sung regions as an
                                               Audacity label file, ``start<TAB>end<TAB>sung``
     <output>/alignment.png                    the alignment figure (:mod:`wiass.plots`)
+    <output>/lyrics.json                      lyrics (phonemes kind): every word and phoneme
+                                              with its start and end in seconds (the format
+                                              of :func:`wiass.lyrics.timing_from_json`)
+    <output>/lyrics_words.txt, lyrics_phonemes.txt   the same as Audacity label files
+    <output>/lyrics.lrc                       synchronised lyrics: line and word times (LRC)
 
 ``wiass separate``: ``RUN`` is ``--out``; the output folder is ``RUN`` for one mixture and
 ``RUN/<mixture stem>`` for several; the mixture stays where it is. ``wiass demo``: the output
@@ -42,6 +47,7 @@ folder is ``RUN/tracks/<track>/<system>``, beside ``RUN/tracks/<track>/mixture.w
     step_times  [{step, start, end, confidence}]   for every step its span [start, end) in
                                   seconds in the mixture and a confidence in [0, 1]
                                   (:mod:`wiass.inference.step_times`)
+    lyrics                        "lyrics.json" or null (added in wiass 0.x; absent = null)
 
 :func:`load_run` and :func:`load_alignment` read and check a folder into :class:`Run` and
 :class:`Alignment`; a damaged or foreign folder raises :class:`RunError`, one line naming the
@@ -66,19 +72,31 @@ from wiass import __version__
 from wiass.errors import WiassError
 from wiass.files import atomic_path, write_error, write_json, write_text
 from wiass.inference.step_times import StepTimes
+from wiass.lyrics import (
+    LyricsTiming,
+    timing_from_json,
+    write_lrc,
+    write_phoneme_labels,
+    write_timing_json,
+    write_word_labels,
+)
 from wiass.sideinfo import KINDS
 
 RESULTS = "results.json"
 VERSION = 2
 """Version of ``results.json`` and ``alignment.json`` this module writes and reads."""
+LYRICS_FILES = ("lyrics.json", "lyrics_words.txt", "lyrics_phonemes.txt", "lyrics.lrc")
+"""The lyrics timings of a separation with lyrics (phonemes kind)."""
 ALIGNMENT_FILES = (
     "alignment.json",
     "alignment.npy",
     "side_info.npy",
     "true_alignment.npy",
     "alignment_labels.txt",
+    *LYRICS_FILES,
 )
-"""Files of an informed system's output folder besides the audio (the last two not always)."""
+"""Files of an informed system's output folder besides the audio (from the fourth on, not
+always)."""
 METRICS = ("SDR", "SIR", "SAR", "PES", "EPS")
 """Metrics a run's scores hold (dB); SDR/SIR/SAR summarised by the median, PES/EPS the mean."""
 TABLE_STATISTIC = {"SDR": "median", "SIR": "median", "SAR": "median", "PES": "mean", "EPS": "mean"}
@@ -155,7 +173,8 @@ class Alignment:
     ``frame_pool`` model frames of ``hop`` samples at ``model_sample_rate``. ``side_info
     (M, D)``: what the model got. ``true_alignment (M,)``: the model frame each step describes,
     -1 for padding, None when unknown. ``seconds``: the mixture's duration. ``step_seconds``:
-    the steps' nominal length, None when unknown.
+    the steps' nominal length, None when unknown. ``lyrics``: the words and phonemes with
+    their times (phonemes kind with a lyrics text), else None.
     """
 
     attention: np.ndarray
@@ -169,6 +188,7 @@ class Alignment:
     true_alignment: np.ndarray | None = None
     step_seconds: float | None = None
     mixture: str | None = field(default=None, compare=False)
+    lyrics: LyricsTiming | None = None
 
     @property
     def hop_seconds(self) -> float:
@@ -264,6 +284,16 @@ def write_labels(path: Path, regions: Sequence[tuple[float, float]], label: str 
     return path
 
 
+def write_lyrics_files(folder: Path, timing: LyricsTiming) -> list[Path]:
+    """Write :data:`LYRICS_FILES` of ``timing`` into ``folder``; returns their paths."""
+    paths = [folder / name for name in LYRICS_FILES]
+    write_timing_json(paths[0], timing)
+    write_word_labels(paths[1], timing)
+    write_phoneme_labels(paths[2], timing)
+    write_lrc(paths[3], timing, words=True)
+    return paths
+
+
 def write_alignment(folder: str | os.PathLike[str], alignment: Alignment) -> list[Path]:
     """Write the alignment files of an output folder (see the module docstring); returns their
     paths, ``alignment.json`` first. A true alignment or label file of an earlier run that this
@@ -278,6 +308,8 @@ def write_alignment(folder: str | os.PathLike[str], alignment: Alignment) -> lis
     if alignment.is_activity:
         regions = alignment.step_times.regions(alignment.side_info[:, 0] > 0.5)
         written.append(write_labels(out / "alignment_labels.txt", regions))
+    if alignment.lyrics is not None:
+        written += write_lyrics_files(out, alignment.lyrics)
     for stale in {out / name for name in ALIGNMENT_FILES[3:]} - set(written):
         stale.unlink(missing_ok=True)
     names = {path.name for path in written}
@@ -298,6 +330,7 @@ def write_alignment(folder: str | os.PathLike[str], alignment: Alignment) -> lis
         "steps": int(alignment.attention.shape[1]),
         "step_seconds": alignment.step_seconds,
         "step_times": _step_entries(alignment.step_times),
+        "lyrics": "lyrics.json" if alignment.lyrics is not None else None,
     }
     write_json(out / "alignment.json", meta)
     return [out / "alignment.json", *written]
@@ -557,6 +590,8 @@ def load_alignment(folder: str | os.PathLike[str]) -> Alignment:
     true_name = meta.get("true_alignment")
     true = None if true_name is None else _array(out, _stored(true_name, where), (steps,), "iu")
     step_seconds = meta.get("step_seconds")
+    lyrics_name = meta.get("lyrics")
+    lyrics = None if lyrics_name is None else _lyrics(out / _stored(lyrics_name, where))
     return Alignment(
         attention=np.nan_to_num(attention.astype(np.float32)),
         side_info=np.nan_to_num(side_info.astype(np.float32)),
@@ -569,11 +604,22 @@ def load_alignment(folder: str | os.PathLike[str]) -> Alignment:
         true_alignment=None if true is None else true.astype(np.int64),
         step_seconds=None if step_seconds is None else _number(meta, "step_seconds", where),
         mixture=None if meta.get("mixture") is None else str(meta["mixture"]),
+        lyrics=lyrics,
     )
+
+
+def _lyrics(path: Path) -> LyricsTiming:
+    """The timed lyrics an alignment.json names; RunError when missing or damaged."""
+    data = _read_json(path, "the lyrics timing that alignment.json names is missing")
+    try:
+        return timing_from_json(data, str(path))
+    except WiassError as exc:
+        raise RunError(str(exc)) from exc
 
 
 __all__ = [
     "ALIGNMENT_FILES",
+    "LYRICS_FILES",
     "METRICS",
     "RESULTS",
     "TABLE_STATISTIC",

@@ -63,7 +63,8 @@ class NonFiniteOutputError(CheckpointError):
 def build_model(config: Config) -> InformedSeparator:
     """The network that ``config`` describes (BL1 when the side-information kind is ``none``)."""
     side_dim = kind_dim(config.side_info.kind, config.side_info)
-    return InformedSeparator(config.audio.stft.n_bins, side_dim, config.model)
+    symbols = get_kind(config.side_info.kind).symbols
+    return InformedSeparator(config.audio.stft.n_bins, side_dim, config.model, symbols)
 
 
 class Separator(nn.Module):

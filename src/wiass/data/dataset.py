@@ -73,6 +73,7 @@ from wiass.sideinfo import (
     kind_dim,
     target_features,
 )
+from wiass.sideinfo.phonemes import PhonemeSteps, excerpt_phonemes, phoneme_steps
 from wiass.transforms import STFTConfig, magnitude
 
 MIB = 2**20
@@ -135,9 +136,11 @@ class SeparationDataset(Dataset):
         self.excerpt_samples = max(1, round(data.excerpt_seconds * config.audio.sample_rate))
         self.n_frames = config.audio.stft.n_frames(self.excerpt_samples)
         self.generated = get_kind(self.kind).generated
+        self.symbolic = get_kind(self.kind).features == "symbols"
         self.margin_frames = self._margin_frames()
         self.audio: dict[tuple[int, str], np.ndarray] | None = None
         self.features: list[TargetFeatures] = []
+        self.phonemes: list[PhonemeSteps] = []
         self._prepare(progress)
 
     def __len__(self) -> int:
@@ -190,6 +193,8 @@ class SeparationDataset(Dataset):
         (for generated kinds), in one pass over the tracks."""
         if self._cache_fits():
             self.audio = {}
+        if self.symbolic:
+            self.phonemes = [self._track_phonemes(track) for track in range(len(self.source))]
         if not (self.cached or self.generated):
             return
         tracks = tqdm(
@@ -206,6 +211,18 @@ class SeparationDataset(Dataset):
                     self.audio[(track, stem)] = self.source.read_whole(track, stem, mono=True)[0]
             if self.generated:
                 self.features.append(self._track_features(track))
+
+    def _track_phonemes(self, track: int) -> PhonemeSteps:
+        """The timed lyric steps of ``track``; DataError when the source has no lyrics for it."""
+        timing = self.source.lyrics(track)
+        if timing is None or not timing.words:
+            raise DataError(
+                f"{self.source.description}: track {self.source.names[track]} has no timed "
+                "lyrics (a lyrics.json, or a notes.json with words, in its folder), which the "
+                "phonemes kind trains on"
+            )
+        duration = self.source.length(track) / self.config.audio.sample_rate
+        return phoneme_steps(timing, duration)
 
     def _cache_fits(self) -> bool:
         """Whether the stems fit ``cache_mb``; warns when the cache is on but they do not."""
@@ -310,10 +327,15 @@ class SeparationDataset(Dataset):
         """Side information of the dataset's kind for the (hop-aligned) ``target`` excerpt,
         from a window of its track's features around it."""
         params = self.config.side_info
-        if not self.generated:
+        if not (self.generated or self.symbolic):
             return generate_from_features(self.kind, None, 0, self.n_frames, rng, params)
         if params.dropout > 0 and rng.random() < params.dropout:
             return _no_side_info(self.kind, params)
+        if self.symbolic:
+            frame_rate = self.config.audio.sample_rate / self.hop
+            first = target.start // self.hop
+            steps = self.phonemes[target.track]
+            return excerpt_phonemes(steps, first, self.n_frames, frame_rate, rng, params)
         features = self.features[target.track]
         first = target.start // self.hop
         low = max(0, first - self.margin_frames)

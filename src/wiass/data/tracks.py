@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 import math
 import os
 import shutil
@@ -39,6 +40,7 @@ import numpy as np
 
 from wiass.audio import audio_info, read_audio, read_excerpt, resample
 from wiass.errors import AudioError, ConfigError, DataError
+from wiass.lyrics import timing_from_json
 
 PathLike = str | os.PathLike[str]
 
@@ -72,12 +74,14 @@ class TrackInfo:
 @dataclass
 class Track:
     """A whole track: ``mixture`` and ``stems[name]`` as ``(channels, samples)`` float32 at
-    ``sample_rate`` Hz, all of the same length."""
+    ``sample_rate`` Hz, all of the same length; ``lyrics``: its timed lyrics
+    (:class:`wiass.lyrics.LyricsTiming`) where the source has them."""
 
     name: str
     sample_rate: int
     mixture: np.ndarray
     stems: dict[str, np.ndarray]
+    lyrics: Any = None
 
 
 class TrackSource(ABC):
@@ -163,11 +167,16 @@ class TrackSource(ABC):
         audio = resample(audio, self.tracks[index].sample_rate, self.rate(index))
         return _fit(audio, self.length(index))
 
+    def lyrics(self, index: int) -> Any:
+        """The timed lyrics (:class:`wiass.lyrics.LyricsTiming`) of track ``index``, or None
+        when the source has none for it."""
+        return None
+
     def read_track(self, index: int) -> Track:
         """Track ``index`` in full, at :meth:`rate`."""
         parts = {stem: self.read_whole(index, stem) for stem in (MIXTURE, *STEMS)}
         mixture = parts.pop(MIXTURE)
-        return Track(self.tracks[index].name, self.rate(index), mixture, parts)
+        return Track(self.tracks[index].name, self.rate(index), mixture, parts, self.lyrics(index))
 
     @abstractmethod
     def _read_native(self, index: int, stem: str, start: int, frames: int) -> np.ndarray:
@@ -334,6 +343,11 @@ class FolderSource(TrackSource):
     def _read_native(self, index: int, stem: str, start: int, frames: int) -> np.ndarray:
         return read_excerpt(stem_files(self.folders[index])[stem], start, frames)
 
+    def lyrics(self, index: int) -> Any:
+        """The timed lyrics of track ``index``: ``lyrics.json`` in its folder, else the words
+        of a synthetic track's ``notes.json`` (None when neither holds any)."""
+        return track_lyrics(self.folders[index])
+
     def _read_whole(self, index: int, stem: str) -> np.ndarray:
         audio, _ = read_audio(stem_files(self.folders[index])[stem])
         return audio
@@ -483,3 +497,23 @@ def iter_tracks(source: TrackSource) -> Iterator[Track]:
     a time, at the source's sample rate."""
     for index in range(len(source)):
         yield source.read_track(index)
+
+
+LYRICS_FILES = ("lyrics.json", "notes.json")
+"""Files of a track folder that may hold its timed lyrics, in the order they are looked for."""
+
+
+def track_lyrics(folder: Path) -> Any:
+    """The timed lyrics of a track folder (:data:`LYRICS_FILES`; the shared JSON format of
+    :func:`wiass.lyrics.timing_from_json`), or None; DataError for an unreadable file."""
+    for name in LYRICS_FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: not a readable JSON file ({exc})") from exc
+        if isinstance(data, dict) and "words" in data:
+            return timing_from_json(data, str(path))
+    return None

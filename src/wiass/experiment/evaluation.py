@@ -18,6 +18,7 @@ from wiass.data.tracks import Track, TrackSource, open_source
 from wiass.errors import DataError
 from wiass.experiment.alignment import alignment_scores, placement_scores
 from wiass.experiment.figures import plot_attention
+from wiass.lyrics import onset_summary, parse_lyrics, word_onset_errors
 from wiass.scoring import Scored, score_vocals, write_museval_json
 from wiass.separator import Separator
 from wiass.sideinfo import SideInfo, drifted_side_info, target_features, whole_track_side_info
@@ -72,6 +73,8 @@ def score_system(
     """
     from wiass.inference import separate
 
+    if separator.kind.features == "symbols":
+        return score_lyrics_system(separator, track, files)
     vocals = model_rate_vocals(track, separator)
     side_info = whole_track_side_info(separator.side_info_kind, separator.config, vocals, index)
     result = separate(
@@ -93,6 +96,32 @@ def score_system(
         if separator.kind.timing != "aligned":
             scores.update(drift_scores(separator, track, vocals, index))
     return scores, attention, side_info
+
+
+def score_lyrics_system(
+    separator: Separator, track: Track, files: ScoreFiles | None = None
+) -> tuple[dict[str, Any], np.ndarray | None, SideInfo | None]:
+    """:func:`score_system` for a ``phonemes`` model: the track's lyrics go in as a user's
+    text (its lines, no timing), and the word onsets the separation finds are scored against
+    the track's true timing (:func:`wiass.lyrics.word_onset_errors`)."""
+    from wiass.inference import separate
+
+    if track.lyrics is None:
+        raise DataError(f"test track {track.name}: no timed lyrics to evaluate a phonemes model on")
+    lyrics = parse_lyrics("\n".join(track.lyrics.lines), f"{track.name} lyrics")
+    result = separate(
+        track.mixture, track.sample_rate, separator, lyrics, max_attention_values=2**62
+    )
+    scores, scored = score_vocals(track, result["vocals"], result["accompaniment"])
+    if files is not None:
+        files.write(track, scored, result["vocals"], result["accompaniment"])
+    found = result.lyrics
+    summary = onset_summary(word_onset_errors(found, track.lyrics), tolerance=0.3)
+    scores["word_onset_mean_s"] = summary["mean_abs_error_s"]
+    scores["word_onset_median_s"] = summary["median_abs_error_s"]
+    scores["word_onset_within_0.3s"] = summary["share_within"]
+    attention = result["attention"]
+    return scores, None if attention is None else np.asarray(attention), result.side_info
 
 
 def _as_user_input(side_info: SideInfo | None) -> SideInfo | None:

@@ -24,6 +24,7 @@ SYSTEMS: tuple[System, ...] = (
     System("A3.2", "A3.2"),
     System("M1", "M1"),
     System("M2", "M2"),
+    System("phonemes", "phonemes"),
 )
 
 

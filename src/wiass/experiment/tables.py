@@ -36,7 +36,19 @@ TABLE1_COLUMNS = [
 ]
 ALIGNMENT_COLUMNS = ["accuracy", "attention_accuracy", "mass", "drift_accuracy", "drift_error_s"]
 """The alignment table's columns (:mod:`wiass.experiment.alignment`)."""
-TRACK_COLUMNS = ("SDR", "SIR", "SAR", "ISR", "PES", "EPS", "EPS_nonsilent", *ALIGNMENT_COLUMNS)
+LYRICS_COLUMNS = ["word_onset_mean_s", "word_onset_median_s", "word_onset_within_0.3s"]
+"""The lyrics-alignment table's columns (the Jamendo/MIREX protocol)."""
+TRACK_COLUMNS = (
+    "SDR",
+    "SIR",
+    "SAR",
+    "ISR",
+    "PES",
+    "EPS",
+    "EPS_nonsilent",
+    *ALIGNMENT_COLUMNS,
+    *LYRICS_COLUMNS,
+)
 """The per-track values in ``tracks.csv``."""
 
 
@@ -50,7 +62,7 @@ def system_row(per_seed: Sequence[dict[str, dict[str, Any]]]) -> dict[str, float
         for metric in ("SDR", "SAR", "SIR"):
             per_seed_values.setdefault(metric, []).append(summary[metric]["median"])
             per_seed_values.setdefault(f"{metric}_mean", []).append(summary[metric]["mean"])
-        for metric in ("PES", "EPS", "EPS_nonsilent", *ALIGNMENT_COLUMNS):
+        for metric in ("PES", "EPS", "EPS_nonsilent", *ALIGNMENT_COLUMNS, *LYRICS_COLUMNS):
             values = np.array([row.get(metric, math.nan) for row in tracks], dtype=float)
             values = values[~np.isnan(values)]
             per_seed_values.setdefault(metric, []).append(
@@ -71,6 +83,11 @@ def write_tables(out: Path, results: Results, model_rate: int | None = None) -> 
     marks = {name: _marked_count(per_seed) for name, per_seed in results.items()}
     alignment_rows = {
         name: row for name, row in rows.items() if not math.isnan(row.get("accuracy", math.nan))
+    }
+    lyrics_rows = {
+        name: row
+        for name, row in rows.items()
+        if not math.isnan(row.get(LYRICS_COLUMNS[0], math.nan))
     }
     paths = {
         "table1.csv": out / "table1.csv",
@@ -95,6 +112,10 @@ def write_tables(out: Path, results: Results, model_rate: int | None = None) -> 
         + _by_rate_markdown(by_rate),
     )
     write_text(paths["alignment_by_rate.csv"], _by_rate_csv(by_rate))
+    if lyrics_rows:
+        paths["lyrics.csv"], paths["lyrics.md"] = out / "lyrics.csv", out / "lyrics.md"
+        write_text(paths["lyrics.csv"], _csv(lyrics_rows, LYRICS_COLUMNS))
+        write_text(paths["lyrics.md"], _markdown(lyrics_rows, LYRICS_COLUMNS, LYRICS_NOTE))
     return paths
 
 
@@ -144,6 +165,14 @@ ALIGNMENT_NOTE = (
     "same songs with side information at 4 frames per step, a tempo drift of up to ±10 % and "
     "an offset of up to ±5 s (drift_error_s: median placement error in seconds). Mean ± std "
     "over seeds."
+)
+
+LYRICS_NOTE = (
+    "Lyrics alignment in the protocol of the Jamendo lyrics benchmark (MIREX): each test song's "
+    "lyrics given as plain text (one line per sung phrase, no timing) and separated as "
+    "`wiass separate --lyrics` does; per song the mean and the median absolute error of the "
+    "word onsets in seconds and the share of onsets within 0.3 s, then the mean over songs. "
+    "Mean ± std over seeds."
 )
 
 

@@ -130,17 +130,20 @@ def _pool(rows: np.ndarray, factor: int) -> np.ndarray:
     return padded.reshape(count, factor, -1).mean(axis=1)
 
 
-def monotonic_path(scores: StepScores, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+def monotonic_path(
+    scores: StepScores, low: np.ndarray, high: np.ndarray, skip_cost: float = SKIP_COST
+) -> np.ndarray:
     """The best monotonic path ``(N,)`` through ``scores`` within the band ``[low[n], high[n])``
     of steps per frame (both non-decreasing, ``high > low``): each frame stays on the step of
     the frame before it or moves to the next; it may start on any step of the first frame's
-    band and end on any step of the last frame's band, losing :data:`SKIP_COST` times the mean
-    frames per step for every step it leaves out before its start and after its end."""
+    band and end on any step of the last frame's band, losing ``skip_cost`` (default
+    :data:`SKIP_COST`) times the mean frames per step for every step it leaves out before its
+    start and after its end."""
     n_frames, n_steps = scores.shape
     width = int((high - low).max())
     moved = np.zeros((n_frames, width), dtype=bool)
     columns = np.arange(width)
-    skip = SKIP_COST * n_frames / n_steps
+    skip = skip_cost * n_frames / n_steps
     total = _band_row(scores, 0, low, high, width) - skip * (low[0] + columns)
     for n in range(1, n_frames):
         stay, advance = _previous(total, int(low[n] - low[n - 1]), width)
@@ -177,21 +180,23 @@ def _back_trace(total: np.ndarray, moved: np.ndarray, low: np.ndarray) -> np.nda
     return path
 
 
-def best_path(scores: StepScores) -> np.ndarray:
+def best_path(scores: StepScores, skip_cost: float = SKIP_COST) -> np.ndarray:
     """:func:`monotonic_path` over all steps, coarse to fine when the matrix has more than
     :data:`MAX_CELLS` cells: the path through scores pooled by ``factor`` frames and steps
     bounds a band of :data:`BAND_STEPS` coarse cells on either side at full resolution."""
     n_frames, n_steps = scores.shape
     if n_frames * n_steps <= MAX_CELLS:
         return monotonic_path(
-            scores, np.zeros(n_frames, np.int64), np.full(n_frames, n_steps, np.int64)
+            scores, np.zeros(n_frames, np.int64), np.full(n_frames, n_steps, np.int64), skip_cost
         )
     factor = math.ceil(math.sqrt(n_frames * n_steps / MAX_CELLS))
-    coarse = best_path(scores.pooled(factor))
+    coarse = best_path(scores.pooled(factor), skip_cost)
     centre = np.repeat(coarse, factor)[:n_frames] * factor
     low = np.clip(centre - BAND_STEPS * factor, 0, n_steps - 1)
     high = np.clip(centre + (BAND_STEPS + 1) * factor, 1, n_steps)
-    return monotonic_path(scores, np.maximum.accumulate(low), np.maximum.accumulate(high))
+    return monotonic_path(
+        scores, np.maximum.accumulate(low), np.maximum.accumulate(high), skip_cost
+    )
 
 
 def step_centres(path: np.ndarray, step_values: np.ndarray) -> tuple[np.ndarray, float]:

@@ -37,8 +37,9 @@ from wiass.inference.song_alignment import (
     placed_steps,
     plan_steps,
 )
-from wiass.inference.step_times import StepTimes, step_times
+from wiass.inference.step_times import StepTimes, step_times, step_times_from_path
 from wiass.inference.stream import array_blocks, progress_bar, stream_separation
+from wiass.lyrics import LyricsTiming, timing_from_steps
 from wiass.separator import Separator, load_separator
 from wiass.sideinfo import SideInfo
 from wiass.sideinfo.rates import RateFit
@@ -59,6 +60,8 @@ class SeparationResult:
     in seconds in the mixture and a confidence in [0, 1]: where the whole-song alignment put it
     (coarse kinds) or read from the attention (:mod:`wiass.inference.step_times`); None for
     BL1/BL2. When ``steps.fit`` held each user step k times, k rows belong to one user step.
+    ``lyrics``: for a lyrics text (phonemes kind), its words and phonemes with the times the
+    alignment found (:class:`wiass.lyrics.LyricsTiming`), else None.
     """
 
     vocals: np.ndarray
@@ -70,6 +73,7 @@ class SeparationResult:
     frame_pool: int
     steps: StepPlan | None = None
     step_times: StepTimes | None = None
+    lyrics: LyricsTiming | None = None
 
     def __getitem__(self, name: str) -> Any:
         if name not in self.keys():
@@ -111,9 +115,25 @@ def result_step_times(
     if plan.alignment is None:
         return attention_step_times(attention, separator, pool, seconds)
     audio = separator.config.audio
+    if separator.kind.features == "symbols":
+        hop_seconds = audio.hop / audio.sample_rate
+        return step_times_from_path(
+            plan.alignment.path,
+            plan.side.n_steps,
+            hop_seconds,
+            plan.alignment.confidence,
+            duration=seconds,
+        )
     identity = dataclasses.replace(plan, fit=RateFit(), user_steps=plan.side.n_steps)
     placed = placed_steps(identity, audio.hop / audio.sample_rate)
     return StepTimes(placed.start, placed.end, np.nan_to_num(placed.confidence))
+
+
+def result_lyrics(side: SideInfo | None, times: StepTimes | None) -> LyricsTiming | None:
+    """The timed words of a separation with a lyrics text, else None."""
+    if side is None or side.lyrics is None or times is None:
+        return None
+    return timing_from_steps(side.lyrics, times.start, times.end)
 
 
 def as_separator(
@@ -207,6 +227,7 @@ def separate(
             position += block.shape[1]
     pool = 1 if runner.attention is None else runner.attention.pool
     attention = None if runner.attention is None else runner.attention.result()
+    times = result_step_times(plan, attention, separator, pool, n_samples / rate)
     return SeparationResult(
         vocals=vocals,
         accompaniment=mixture - vocals,
@@ -216,7 +237,8 @@ def separate(
         frame_seconds=frame_seconds(separator, pool),
         frame_pool=pool,
         steps=plan,
-        step_times=result_step_times(plan, attention, separator, pool, n_samples / rate),
+        step_times=times,
+        lyrics=result_lyrics(plan.side, times),
     )
 
 

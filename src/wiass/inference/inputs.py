@@ -16,15 +16,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from wiass.errors import AudioError, ConfigError, SideInfoError
+from wiass.errors import AudioError, ConfigError, SideInfoError, WiassWarning
 from wiass.inference.chunks import resampled_length
+from wiass.lyrics import Lyrics, read_lyrics
+from wiass.lyrics.symbols import SYMBOLS
 from wiass.separator import Separator
 from wiass.sideinfo import (
+    MAX_STEPS,
     SideInfo,
     SideInfoKind,
     parse_activity,
@@ -32,9 +36,10 @@ from wiass.sideinfo import (
     resolve_side_info,
 )
 from wiass.sideinfo import label_timing as _label_timing
+from wiass.sideinfo.phonemes import symbol_side_info
 from wiass.sideinfo.rates import check_step_count
 
-SideInfoInput = SideInfo | np.ndarray | str | os.PathLike[str] | None
+SideInfoInput = SideInfo | Lyrics | np.ndarray | str | os.PathLike[str] | None
 """Whole-file side information as a caller gives it (see :func:`side_info_for`)."""
 
 
@@ -91,15 +96,20 @@ def side_info_for(
     that needs it, the wrong kind, shape or values, or an alignment outside the mixture.
     """
     kind = separator.kind
-    if not kind.generated:
+    if not kind.informative:
         if side_info is not None:
             raise SideInfoError(f"{source or 'side information'}: {_takes_none(kind)}")
         return None
     if side_info is None:
+        options = (
+            "--lyrics" if kind.features == "symbols" else "--activity, --side-info or --labels"
+        )
         raise SideInfoError(
             f"the model (side-information kind {kind.name}) needs side information: give "
-            "--activity, --side-info or --labels (Python: side_info=...)"
+            f"{options} (Python: side_info=...)"
         )
+    if kind.features == "symbols":
+        return lyrics_side_info(side_info, n_frames, source)
     audio = separator.config.audio
     side = resolve_side_info(
         side_info,
@@ -115,6 +125,59 @@ def side_info_for(
     return side
 
 
+def lyrics_side_info(
+    side_info: SideInfoInput | Lyrics, n_frames: int, source: str | None
+) -> SideInfo:
+    """The ``phonemes`` side information of lyrics: a :class:`~wiass.lyrics.Lyrics`, a lyrics
+    text file, symbol indices ``(M,)`` or a :class:`SideInfo` of them. SideInfoError (naming
+    ``source``) for other input, invalid symbols, or more symbols than the mixture has frames
+    (each symbol takes at least one frame)."""
+    where = source or "lyrics"
+    lyrics = None
+    if isinstance(side_info, Lyrics):
+        lyrics = side_info
+    elif isinstance(side_info, str | os.PathLike):
+        lyrics = read_lyrics(side_info)
+        where = source or str(side_info)
+    if lyrics is not None:
+        if lyrics.guessed_note() is not None:
+            warnings.warn(lyrics.guessed_note(), WiassWarning, stacklevel=3)
+        side = dataclasses.replace(symbol_side_info(lyrics.symbol_indices()), lyrics=lyrics)
+    elif isinstance(side_info, SideInfo):
+        side = side_info
+    else:
+        side = symbol_side_info(np.asarray(side_info).reshape(-1))
+    _check_symbols(side.values, where)
+    if side.n_steps > MAX_STEPS:
+        raise SideInfoError(
+            f"{where}: {side.n_steps} lyric symbols, more than the limit {MAX_STEPS}"
+        )
+    if side.n_steps > n_frames:
+        raise SideInfoError(
+            f"{where}: {side.n_steps} lyric symbols (phonemes, pauses, word boundaries) but "
+            f"the mixture has only {n_frames} frames; each symbol needs at least one"
+        )
+    return side
+
+
+def _check_symbols(values: np.ndarray, where: str) -> None:
+    """SideInfoError unless ``values (M, 1)`` are indices of real symbols (1 .. len - 1)."""
+    if values.ndim != 2 or values.shape[1] != 1 or values.shape[0] == 0:
+        raise SideInfoError(
+            f"{where}: expected a sequence of symbol indices, got shape {values.shape}"
+        )
+    bad = np.flatnonzero(
+        (values[:, 0] != np.round(values[:, 0]))
+        | (values[:, 0] < 1)
+        | (values[:, 0] >= len(SYMBOLS))
+    )
+    if bad.size:
+        raise SideInfoError(
+            f"{where}: value {values[bad[0], 0]:g} at step {bad[0] + 1} is not a symbol index "
+            f"(1 to {len(SYMBOLS) - 1}, see wiass.lyrics.symbols.SYMBOLS)"
+        )
+
+
 def _takes_none(kind: SideInfoKind) -> str:
     if kind.name == "random":
         return "the model is BL2 (kind random): it draws its own random side information"
@@ -128,10 +191,16 @@ def side_info_from_options(
     activity: str | None = None,
     side_info_path: str | os.PathLike[str] | None = None,
     labels_path: str | os.PathLike[str] | None = None,
+    lyrics_path: str | os.PathLike[str] | None = None,
 ) -> SideInfo | None:
     """Whole-file side information from the CLI options (at most one of them), validated for
     ``separator`` and a mixture of ``n_frames`` frames; see :func:`side_info_for`."""
-    options = {"--activity": activity, "--side-info": side_info_path, "--labels": labels_path}
+    options = {
+        "--activity": activity,
+        "--side-info": side_info_path,
+        "--labels": labels_path,
+        "--lyrics": lyrics_path,
+    }
     given = [(name, value) for name, value in options.items() if value is not None]
     if len(given) > 1:
         raise SideInfoError(
@@ -144,8 +213,13 @@ def side_info_from_options(
     source = str(value)
     if option == "--activity":
         source = f"--activity '{value if len(value) <= 20 else value[:20] + '...'}'"
-    if not kind.generated:
+    if not kind.informative:
         raise SideInfoError(f"{source}: {_takes_none(kind)}")
+    if (option == "--lyrics") != (kind.features == "symbols"):
+        wanted = "--lyrics" if kind.features == "symbols" else "--activity, --side-info or --labels"
+        raise SideInfoError(f"{source}: the model (kind {kind.name}) takes {wanted}, not {option}")
+    if option == "--lyrics":
+        return side_info_for(separator, Path(value), n_frames, source=source)
     if option in ("--activity", "--labels") and not kind.binary:
         raise SideInfoError(
             f"{source}: {option} gives binary activity, but the model (kind {kind.name}) takes "

@@ -35,7 +35,7 @@ import torch
 from wiass.audio import audio_info, read_audio
 from wiass.errors import AudioError, OutputError, WiassWarning
 from wiass.files import atomic_path, check_free_space, check_output_names, folder_lock, write_error
-from wiass.inference.api import frame_seconds, result_step_times
+from wiass.inference.api import frame_seconds, result_lyrics, result_step_times
 from wiass.inference.attention import MAX_ALIGNMENT_VALUES
 from wiass.inference.chunks import BATCH_CHUNKS, DEFAULT_OVERLAP_SECONDS, resampled_length
 from wiass.inference.inputs import check_device, check_length, model_frames, side_info_from_options
@@ -196,6 +196,7 @@ def prepare_jobs(
     activity: str | None = None,
     side_info_path: str | os.PathLike[str] | None = None,
     labels_path: str | os.PathLike[str] | None = None,
+    lyrics_path: str | os.PathLike[str] | None = None,
     device: str = "cpu",
     force: bool = False,
 ) -> tuple[Separator, list[SeparationJob]]:
@@ -217,6 +218,7 @@ def prepare_jobs(
             activity=activity,
             side_info_path=side_info_path,
             labels_path=labels_path,
+            lyrics_path=lyrics_path,
         )
         folder = Path(out) if len(paths) == 1 else Path(out) / path.stem
         jobs.append(SeparationJob(path, folder, sample_rate, channels, n_samples, side))
@@ -257,14 +259,16 @@ def run_job(
     result = JobResult(job, written, len(runner.chunks), 0.0)
     if runner.attention is not None and plan.side is not None:
         attention, pool = runner.attention.result(), runner.attention.pool
+        times = result_step_times(plan, attention, separator, pool, job.seconds)
         alignment = separation_alignment(
             separator,
             plan.side,
             attention,
             pool=pool,
             seconds=job.seconds,
-            step_times=result_step_times(plan, attention, separator, pool, job.seconds),
+            step_times=times,
             mixture=str(job.mixture),
+            lyrics=result_lyrics(plan.side, times),
         )
         title = f"{job.mixture.name}: alignment of the side information ({alignment.kind})"
         result.written += write_alignment(job.out, alignment, title)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from wiass.inference.step_times import StepTimes
+from wiass.lyrics import LyricsTiming
 from wiass.plots import plot_alignment
 from wiass.runs import ALIGNMENT_FILES, Alignment
 from wiass.runs import write_alignment as write_alignment_files
@@ -34,10 +35,12 @@ def separation_alignment(
     seconds: float,
     step_times: StepTimes,
     mixture: str | None = None,
+    lyrics: LyricsTiming | None = None,
 ) -> Alignment:
     """The :class:`~wiass.runs.Alignment` of a separation: ``attention (ceil(N / pool), M)``
     over ``side_info``, model frames pooled by ``pool``, a mixture of ``seconds``. The steps'
-    nominal length is the side information's rate where it has one, else ``seconds / M``."""
+    nominal length is the side information's rate where it has one, else ``seconds / M``.
+    ``lyrics``: the timed words and phonemes, for a separation with lyrics."""
     audio = separator.config.audio
     hop_seconds = audio.hop / audio.sample_rate
     nominal = side_info.rate * hop_seconds if side_info.rate else seconds / side_info.n_steps
@@ -53,6 +56,7 @@ def separation_alignment(
         true_alignment=side_info.alignment,
         step_seconds=nominal,
         mixture=mixture,
+        lyrics=lyrics,
     )
 
 

@@ -115,7 +115,7 @@ class ChunkRunner:
         if self.blind:
             dim = self.separator.model.side_dim
             return np.zeros((0, dim), np.float32), np.zeros(0, np.int64)
-        if not self.kind.generated:
+        if not self.kind.informative:
             if self.kind.features == "nothing":
                 return None, None
             rng = np.random.default_rng([RANDOM_SEED, index])

@@ -20,6 +20,7 @@ import torch
 from wiass.audio import resample
 from wiass.inference.alignment import GlobalAlignment, StepScores, activity_scores, align
 from wiass.inference.chunks import batch_sizes
+from wiass.inference.lyrics_alignment import align_lyrics
 from wiass.inference.runner import ChunkRunner
 from wiass.inference.stream import ordered_map
 from wiass.separator import Separator
@@ -81,8 +82,11 @@ def placed_steps(plan: StepPlan, frame_seconds: float) -> PlacedSteps | None:
 
 
 def needs_alignment(separator: Separator, side: SideInfo | None) -> bool:
-    """True for side information of a coarse generated kind whose position is unknown."""
+    """True for side information of a coarse generated kind whose position is unknown, and
+    for lyrics without timing."""
     kind = separator.kind
+    if kind.features == "symbols":
+        return side is not None and side.alignment is None
     return (
         side is not None
         and kind.generated
@@ -107,6 +111,13 @@ def plan_steps(
         return StepPlan(side, user_steps=0 if side is None else side.n_steps)
     assert side is not None
     n_frames = separator.stft.n_frames(model_audio.shape[1])
+    if separator.kind.features == "symbols":
+        if not search:
+            return StepPlan(
+                side, uniform_timeline(side.n_steps, n_frames), None, user_steps=side.n_steps
+            )
+        alignment = align_lyrics(separator, side, model_audio)
+        return StepPlan(side, alignment.timeline(n_frames), alignment, user_steps=side.n_steps)
     params = separator.config.side_info
     fitted, fit = fit_rate(side, n_frames, params.rate_range)
     if not search:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -29,30 +29,37 @@ BAND_FMIN_HZ = 50.0
 BAND_RANGE_DB = 80.0
 """Dynamic range of the band features: ``[max - 80 dB, max]`` maps onto ``[0, 1]``."""
 
-Features = Literal["nothing", "noise", "activity", "bands"]
-"""What each step holds: nothing (BL1), noise (BL2), binary activity, or band features."""
+Features = Literal["nothing", "noise", "activity", "bands", "symbols"]
+"""What each step holds: nothing (BL1), noise (BL2), binary activity, band features, or the
+index of a symbol (a phoneme, a pause or a word boundary: :mod:`wiass.lyrics.symbols`)."""
 
-Timing = Literal["unrelated", "aligned", "coarse", "offset", "warped"]
+Timing = Literal["unrelated", "aligned", "coarse", "offset", "warped", "spoken"]
 """How steps sit on the frames: unrelated to them, one step per frame, ``r`` frames per step,
-coarse and padded from the context (unknown offset), or time-warped and padded."""
+coarse and padded from the context (unknown offset), time-warped and padded, or each step as
+long as the sound it names (lyrics: a phoneme lasts as long as it is sung) and padded."""
 
-PADDED_TIMINGS: tuple[Timing, ...] = ("offset", "warped")
-"""Timings whose steps are padded at both ends in training (A3.x, M2)."""
+PADDED_TIMINGS: tuple[Timing, ...] = ("offset", "warped", "spoken")
+"""Timings whose steps are padded at both ends in training (A3.x, M2, phonemes)."""
 
 
 @dataclass
 class SideInfo:
     """Side information for one excerpt or file.
 
-    ``values``: ``(M, D)`` float32. ``alignment``: ``(M,)`` int64, the excerpt frame each step
-    describes or -1 for padding; None when unknown (user input, ``random``, ``none``).
+    ``values``: ``(M, D)`` float32 (for ``phonemes``, ``D = 1`` and each value is a symbol's
+    index in :data:`wiass.lyrics.symbols.SYMBOLS`). ``alignment``: ``(M,)`` int64, the
+    excerpt frame each step describes or -1 for padding; None when unknown (user input,
+    ``random``, ``none``).
     ``kind``: the kind's name. ``rate``: frames per step (the mean for A3.2) where known.
+    ``lyrics``: for ``phonemes`` from a lyrics text, the :class:`wiass.lyrics.Lyrics` whose
+    symbols the steps are (so that step times become word times).
     """
 
     values: np.ndarray
     alignment: np.ndarray | None
     kind: str
     rate: float | None = None
+    lyrics: Any = None
 
     @property
     def n_steps(self) -> int:
@@ -82,7 +89,24 @@ class SideInfoKind:
 
     def dim(self, params: SideInfoConfig) -> int:
         """Number of values per step (D) under ``params``."""
-        return {"nothing": 0, "noise": 1, "activity": 1, "bands": params.bands}[self.features]
+        return {"nothing": 0, "noise": 1, "activity": 1, "bands": params.bands, "symbols": 1}[
+            self.features
+        ]
+
+    @property
+    def symbols(self) -> int:
+        """Size of the symbol vocabulary the model embeds (0: the values are fed as they are)."""
+        if self.features != "symbols":
+            return 0
+        from wiass.lyrics.symbols import SYMBOLS
+
+        return len(SYMBOLS)
+
+    @property
+    def informative(self) -> bool:
+        """Whether the side information says something of the target (not BL1's nothing or
+        BL2's noise), so that a user gives it at separation time."""
+        return self.features in ("activity", "bands", "symbols")
 
     @property
     def binary(self) -> bool:
@@ -104,6 +128,7 @@ _KIND_TABLE: tuple[tuple[str, str, Features, Timing], ...] = (
     ("A3.2", "A3.1 with a smooth monotonic time warp", "activity", "warped"),
     ("M1", "frame-aligned log band magnitudes", "bands", "aligned"),
     ("M2", "M1 at a coarser time scale and an unknown offset", "bands", "offset"),
+    ("phonemes", "the lyrics as ARPAbet phonemes, pauses and word boundaries", "symbols", "spoken"),
 )
 
 KINDS: dict[str, SideInfoKind] = {
@@ -113,7 +138,7 @@ KINDS: dict[str, SideInfoKind] = {
         features,
         timing,
         generated=features in ("activity", "bands"),
-        has_alignment=features in ("activity", "bands"),
+        has_alignment=features in ("activity", "bands", "symbols"),
     )
     for name, description, features, timing in _KIND_TABLE
 }

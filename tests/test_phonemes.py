@@ -1,0 +1,172 @@
+"""The phonemes kind: symbols in the model, lyric steps for training, whole-song alignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from helpers import TINY_MODEL
+
+from wiass.config import Config, ModelConfig, SideInfoConfig
+from wiass.errors import ConfigError
+from wiass.inference.alignment import best_path
+from wiass.inference.lyrics_alignment import FORCED_ENDS, ModelScores, step_confidence
+from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, SYMBOLS, WORD_BOUNDARY
+from wiass.model import InformedSeparator
+from wiass.separator import build_model
+from wiass.sideinfo import get_kind
+from wiass.sideinfo.phonemes import excerpt_phonemes, phoneme_steps
+
+
+@dataclass
+class _Phoneme:
+    symbol: str
+    start: float
+    end: float
+
+
+@dataclass
+class _Word:
+    text: str
+    line: int
+    phonemes: tuple[_Phoneme, ...]
+
+
+@dataclass
+class _Timing:
+    lines: tuple[str, ...]
+    words: tuple[_Word, ...]
+
+
+def _timing() -> _Timing:
+    """Two lines: "hi you" (1.0-1.6 s), then "no" (3.0-3.5 s)."""
+    hi = _Word("hi", 0, (_Phoneme("HH", 1.0, 1.1), _Phoneme("AY", 1.1, 1.3)))
+    you = _Word("you", 0, (_Phoneme("Y", 1.3, 1.4), _Phoneme("UW", 1.4, 1.6)))
+    no = _Word("no", 1, (_Phoneme("N", 3.0, 3.1), _Phoneme("OW", 3.1, 3.5)))
+    return _Timing(("hi you", "no"), (hi, you, no))
+
+
+def test_phonemes_kind_is_symbolic_and_padded() -> None:
+    kind = get_kind("PHONEMES")
+    assert kind.features == "symbols" and kind.dim(SideInfoConfig()) == 1
+    assert kind.symbols == len(SYMBOLS) and kind.informative and kind.padded
+    assert not kind.generated and kind.has_alignment
+
+
+def test_model_embeds_symbols() -> None:
+    config = Config.from_dict({"side_info": {"kind": "phonemes"}, "model": TINY_MODEL})
+    config.audio.n_fft = 64
+    torch.manual_seed(0)
+    model = build_model(config).eval()
+    assert model.side_symbols == len(SYMBOLS) and hasattr(model, "side_embedding")
+    mix = torch.rand(1, 20, model.n_bins)
+    side = torch.tensor([[[1.0], [5.0], [9.0]]])
+    other = torch.tensor([[[1.0], [5.0], [10.0]]])
+    first, alpha = model(mix, side)
+    second, _ = model(mix, other)
+    assert alpha.shape == (1, 20, 3)
+    assert not torch.allclose(first, second), "a different symbol must change the estimate"
+
+
+def test_symbolic_model_needs_one_value_per_step() -> None:
+    with pytest.raises(ConfigError, match="side_dim 1"):
+        InformedSeparator(33, 2, ModelConfig(**TINY_MODEL), side_symbols=10)
+
+
+def test_phoneme_steps_put_pauses_and_boundaries_between_words() -> None:
+    steps = phoneme_steps(_timing(), duration=5.0)
+    names = [SYMBOLS[i] for i in steps.symbols]
+    assert names == [
+        PAUSE, "HH", "AY", WORD_BOUNDARY, "Y", "UW", PAUSE, "N", "OW", PAUSE,
+    ]  # fmt: skip
+    np.testing.assert_allclose(steps.start, [0, 1.0, 1.1, 1.3, 1.3, 1.4, 1.6, 3.0, 3.1, 3.5])
+    np.testing.assert_allclose(steps.end, [1.0, 1.1, 1.3, 1.3, 1.4, 1.6, 3.0, 3.1, 3.5, 5.0])
+    assert steps.words.tolist() == [-1, 0, 0, -1, 1, 1, -1, 2, 2, -1]
+
+
+def test_excerpt_takes_the_sounding_steps_and_pads_from_the_context() -> None:
+    steps = phoneme_steps(_timing(), duration=5.0)
+    frame_rate = 10.0  # frame n centred at n / 10 s
+    params = SideInfoConfig(pad_range=(1, 1))
+    side = excerpt_phonemes(steps, 12, 10, frame_rate, np.random.default_rng(0), params)
+    names = [SYMBOLS[int(v)] for v in side.values[:, 0]]
+    # frames 12..21 cover 1.15 s .. 2.15 s: AY, |, Y, UW and the pause; HH and N pad them
+    assert names == ["HH", "AY", WORD_BOUNDARY, "Y", "UW", PAUSE, "N"]
+    assert side.alignment[0] == -1 and side.alignment[-1] == -1
+    # AY inside: 1.15 .. 1.3 s, middle 1.225 s -> frame 12 -> excerpt frame 0
+    assert side.alignment[1] == 0
+    # the boundary at 1.3 s -> frame 13 -> excerpt frame 1
+    assert side.alignment[2] == 1
+    # the pause 1.6 .. 3.0 s, inside to 2.15 s: middle 1.875 s -> frame 19 -> 7
+    assert side.alignment[5] == 7
+    assert np.all(np.diff(side.alignment[1:-1]) >= 0)
+
+
+def test_excerpt_in_a_long_pause_gets_the_pause() -> None:
+    steps = phoneme_steps(_timing(), duration=5.0)
+    params = SideInfoConfig(pad_range=(0, 0))
+    side = excerpt_phonemes(steps, 20, 5, 10.0, np.random.default_rng(0), params)
+    assert [SYMBOLS[int(v)] for v in side.values[:, 0]] == [PAUSE]
+    assert side.alignment.tolist() == [2]
+
+
+def test_model_scores_pool_to_the_block_mean() -> None:
+    rng = np.random.default_rng(0)
+    scores = ModelScores(rng.standard_normal((12, 4)), rng.standard_normal((6, 4)))
+    full = scores.rows(slice(0, 12), slice(0, 6))
+    pooled = scores.pooled(3).rows(slice(0, 4), slice(0, 2))
+    expected = full.reshape(4, 3, 2, 3).mean(axis=(1, 3))
+    np.testing.assert_allclose(pooled, expected)
+
+
+def _segment_problem(durations: list[int], n_symbols: int = 5) -> tuple[ModelScores, np.ndarray]:
+    """Frames one-hot in the class of the step that sounds; steps cycle through the classes."""
+    classes = np.arange(len(durations)) % n_symbols
+    truth = np.repeat(np.arange(len(durations)), durations)
+    frames = np.eye(n_symbols)[classes[truth]] * 2.0
+    keys = np.eye(n_symbols)[classes]
+    return ModelScores(frames, keys), truth
+
+
+@pytest.mark.parametrize("forced", [True, False])
+def test_lyrics_path_recovers_uneven_step_lengths(forced: bool) -> None:
+    durations = [7, 2, 1, 9, 3, 3, 12, 1, 5, 6]
+    scores, truth = _segment_problem(durations)
+    path = best_path(scores, skip_cost=FORCED_ENDS if forced else 0.5)
+    np.testing.assert_array_equal(path, truth)
+
+
+def test_forced_ends_visit_every_step_even_against_the_scores() -> None:
+    scores, _ = _segment_problem([6, 6, 6])
+    # the last step's class never sounds: frames of a fourth class follow
+    frames = np.concatenate([scores.frames, np.tile(np.eye(5)[4] * 2, (4, 1))])
+    keys = np.concatenate([scores.steps, np.eye(5)[3:4]])
+    path = best_path(ModelScores(frames, keys), skip_cost=FORCED_ENDS)
+    assert path[0] == 0 and path[-1] == 3
+    assert set(np.diff(path).tolist()) <= {0, 1}
+
+
+def test_lyrics_path_coarse_to_fine_matches_the_full_search(monkeypatch) -> None:
+    from wiass.inference import alignment
+
+    rng = np.random.default_rng(1)
+    durations = rng.integers(2, 12, size=60).tolist()
+    scores, truth = _segment_problem(durations)
+    monkeypatch.setattr(alignment, "MAX_CELLS", 4000)
+    path = best_path(scores, skip_cost=FORCED_ENDS)
+    np.testing.assert_array_equal(path, truth)
+
+
+def test_confidence_is_high_where_the_scores_agree() -> None:
+    scores, truth = _segment_problem([5, 5, 5, 5, 5])
+    confidence = step_confidence(scores, truth)
+    assert confidence.shape == (5,)
+    assert np.all((confidence > 0.5) & (confidence <= 1.0))
+    wrong = step_confidence(scores, np.zeros(25, dtype=np.int64))
+    assert wrong[0] < 0.5 and np.all(wrong[1:] == 0)
+
+
+def test_symbol_indices_are_stable() -> None:
+    assert SYMBOLS[0] == "<pad>" and SYMBOL_INDEX[PAUSE] == 1 and SYMBOL_INDEX[WORD_BOUNDARY] == 2
