@@ -11,13 +11,13 @@ from helpers import TINY_MODEL
 
 from wiass.config import Config, ModelConfig, SideInfoConfig
 from wiass.errors import ConfigError
-from wiass.inference.alignment import best_path
-from wiass.inference.lyrics_alignment import FORCED_ENDS, ModelScores, step_confidence
+from wiass.inference.lyrics_alignment import ctc_path, step_confidence
 from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, SYMBOLS, WORD_BOUNDARY
 from wiass.model import InformedSeparator
 from wiass.separator import build_model
 from wiass.sideinfo import get_kind
 from wiass.sideinfo.phonemes import excerpt_phonemes, phoneme_steps
+from wiass.training import ctc_loss
 
 
 @dataclass
@@ -61,6 +61,10 @@ def test_model_embeds_symbols() -> None:
     torch.manual_seed(0)
     model = build_model(config).eval()
     assert model.side_symbols == len(SYMBOLS) and hasattr(model, "side_embedding")
+    g = model.encode_mix(torch.rand(1, 20, model.n_bins))
+    log_probs = model.symbol_log_probs(g)
+    assert log_probs.shape == (1, 20, len(SYMBOLS))
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(1, 20))
     mix = torch.rand(1, 20, model.n_bins)
     side = torch.tensor([[[1.0], [5.0], [9.0]]])
     other = torch.tensor([[[1.0], [5.0], [10.0]]])
@@ -112,60 +116,74 @@ def test_excerpt_in_a_long_pause_gets_the_pause() -> None:
     assert side.alignment.tolist() == [2]
 
 
-def test_model_scores_pool_to_the_block_mean() -> None:
-    rng = np.random.default_rng(0)
-    scores = ModelScores(rng.standard_normal((12, 4)), rng.standard_normal((6, 4)))
-    full = scores.rows(slice(0, 12), slice(0, 6))
-    pooled = scores.pooled(3).rows(slice(0, 4), slice(0, 2))
-    expected = full.reshape(4, 3, 2, 3).mean(axis=(1, 3))
-    np.testing.assert_allclose(pooled, expected)
+def _spiky(durations: list[int], symbols: list[int], vocabulary: int = 8) -> np.ndarray:
+    """CTC-like log-probabilities: each step's symbol spikes on its first frame, blank (0)
+    on the others."""
+    frames = sum(durations)
+    probs = np.full((frames, vocabulary), 0.01)
+    probs[:, 0] = 0.9
+    start = 0
+    for duration, symbol in zip(durations, symbols, strict=True):
+        probs[start, :] = 0.01
+        probs[start, symbol] = 0.9
+        start += duration
+    return np.log(probs / probs.sum(axis=1, keepdims=True))
 
 
-def _segment_problem(durations: list[int], n_symbols: int = 5) -> tuple[ModelScores, np.ndarray]:
-    """Frames one-hot in the class of the step that sounds; steps cycle through the classes."""
-    classes = np.arange(len(durations)) % n_symbols
-    truth = np.repeat(np.arange(len(durations)), durations)
-    frames = np.eye(n_symbols)[classes[truth]] * 2.0
-    keys = np.eye(n_symbols)[classes]
-    return ModelScores(frames, keys), truth
+def test_ctc_path_puts_each_step_from_its_spike_to_the_next() -> None:
+    durations, symbols = [5, 1, 3, 8, 2, 6], [1, 3, 4, 3, 5, 1]
+    path = ctc_path(_spiky(durations, symbols), np.array(symbols))
+    np.testing.assert_array_equal(path, np.repeat(np.arange(6), durations))
 
 
-@pytest.mark.parametrize("forced", [True, False])
-def test_lyrics_path_recovers_uneven_step_lengths(forced: bool) -> None:
-    durations = [7, 2, 1, 9, 3, 3, 12, 1, 5, 6]
-    scores, truth = _segment_problem(durations)
-    path = best_path(scores, skip_cost=FORCED_ENDS if forced else 0.5)
-    np.testing.assert_array_equal(path, truth)
+def test_ctc_path_follows_the_head_not_the_uniform_split() -> None:
+    durations, symbols = [30, 2, 2, 20, 1, 40], [1, 5, 6, 7, 2, 1]
+    path = ctc_path(_spiky(durations, symbols), np.array(symbols))
+    starts = np.searchsorted(path, np.arange(6))
+    np.testing.assert_array_equal(starts, np.cumsum([0, *durations[:-1]]))
 
 
-def test_forced_ends_visit_every_step_even_against_the_scores() -> None:
-    scores, _ = _segment_problem([6, 6, 6])
-    # the last step's class never sounds: frames of a fourth class follow
-    frames = np.concatenate([scores.frames, np.tile(np.eye(5)[4] * 2, (4, 1))])
-    keys = np.concatenate([scores.steps, np.eye(5)[3:4]])
-    path = best_path(ModelScores(frames, keys), skip_cost=FORCED_ENDS)
-    assert path[0] == 0 and path[-1] == 3
-    assert set(np.diff(path).tolist()) <= {0, 1}
+def test_ctc_path_separates_repeated_symbols_by_a_blank() -> None:
+    log_probs = np.log(np.full((6, 4), 0.25))
+    path = ctc_path(log_probs, np.array([2, 2, 2]))
+    assert path[0] == 0 and path[-1] == 2 and np.all(np.diff(path) >= 0)
+    assert np.all(np.bincount(path, minlength=3) >= 1)
 
 
-def test_lyrics_path_coarse_to_fine_matches_the_full_search(monkeypatch) -> None:
-    from wiass.inference import alignment
-
-    rng = np.random.default_rng(1)
-    durations = rng.integers(2, 12, size=60).tolist()
-    scores, truth = _segment_problem(durations)
-    monkeypatch.setattr(alignment, "MAX_CELLS", 4000)
-    path = best_path(scores, skip_cost=FORCED_ENDS)
-    np.testing.assert_array_equal(path, truth)
+def test_ctc_path_visits_every_step_even_against_the_head() -> None:
+    durations, symbols = [6, 6, 6], [1, 3, 4]
+    log_probs = _spiky(durations, symbols)
+    path = ctc_path(log_probs, np.array([1, 3, 4, 6]))
+    assert path[0] == 0 and path[-1] == 3 and set(np.diff(path).tolist()) <= {0, 1}
 
 
-def test_confidence_is_high_where_the_scores_agree() -> None:
-    scores, truth = _segment_problem([5, 5, 5, 5, 5])
-    confidence = step_confidence(scores, truth)
-    assert confidence.shape == (5,)
-    assert np.all((confidence > 0.5) & (confidence <= 1.0))
-    wrong = step_confidence(scores, np.zeros(25, dtype=np.int64))
-    assert wrong[0] < 0.5 and np.all(wrong[1:] == 0)
+def test_confidence_is_the_spike_height() -> None:
+    durations, symbols = [4, 4, 4], [1, 3, 4]
+    log_probs = _spiky(durations, symbols)
+    path = np.repeat(np.arange(3), durations)
+    confidence = step_confidence(log_probs, np.array(symbols), path)
+    np.testing.assert_allclose(confidence, np.exp(log_probs[[0, 4, 8], symbols]))
+    assert np.all(confidence > 0.5)
+    wrong = step_confidence(log_probs, np.array([5, 6, 7]), path)
+    assert np.all(wrong < 0.1)
+
+
+def test_ctc_loss_uses_the_sung_symbols_only() -> None:
+    log_probs = torch.log_softmax(torch.randn(3, 12, 8), dim=-1)
+    batch = {
+        "side_info": torch.tensor([[[2.0], [3.0], [4.0]], [[5.0], [6.0], [0.0]], [[0.0]] * 3]),
+        "alignment": torch.tensor([[-1, 2, 7], [0, -1, -1], [-1, -1, -1]]),
+    }
+    loss = ctc_loss(log_probs, batch)
+    expected = torch.nn.functional.ctc_loss(
+        log_probs[:2].transpose(0, 1),
+        torch.tensor([3, 4, 5]),
+        torch.tensor([12, 12]),
+        torch.tensor([2, 1]),
+        blank=0,
+        zero_infinity=True,
+    )
+    torch.testing.assert_close(loss, expected)
 
 
 def test_symbol_indices_are_stable() -> None:

@@ -153,7 +153,7 @@ def _precision_option(function: click.decorators.FC) -> click.decorators.FC:
     type=click.Path(file_okay=False, exists=True),
     help="Stems folder (MUSDB18-HQ layout) or MUSDB18 root. Default: synthetic songs in OUT/data.",
 )
-@click.option("--side-info", help="Side-information kind (none, random, A1, ..., M2).")
+@click.option("--side-info", help="Side-information kind (none, random, A1, ..., M2, phonemes).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run folder.")
 @click.option("--devices", default="1", show_default=True, help="Devices per node (or 'auto').")
 @click.option("--num-nodes", default=1, show_default=True, type=click.IntRange(min=1))
@@ -262,8 +262,8 @@ def report_command(run_dir: str, out: str | None) -> None:
     "--model",
     "model_path",
     required=True,
-    help="A shipped model by name (BL1, A3.1, M2; see 'wiass models') or a wiass checkpoint "
-    "file (separator.pt, or a training .ckpt).",
+    help="A shipped model by name (BL1, A3.1, M2, phonemes; see 'wiass models') or a wiass "
+    "checkpoint file (separator.pt, or a training .ckpt).",
 )
 @click.option(
     "--activity",
@@ -434,8 +434,8 @@ def make_synthetic(
 
     OUT/train/<track>/ and OUT/test/<track>/ hold mixture.wav and the stems vocals, drums, bass,
     other (stereo 32-bit float WAV, mixture = exact sum of the stems) and notes.json (tempo, key,
-    sections, chords and the sung notes with their syllables and vowels). The same seed gives
-    the same dataset.
+    sections, chords, the sung notes with their syllables, and the lyrics: lines, and words with
+    the start and end of every word and ARPAbet phoneme). The same seed gives the same dataset.
     """
     from wiass.data.synthetic import write_dataset
 
@@ -499,7 +499,7 @@ def demo_command(
 @click.option("--seeds", default=1, show_default=True, type=click.IntRange(1, 20))
 @click.option(
     "--systems",
-    help="Comma-separated subset of BL1,BL2,A1,A2,A3.1,A3.2,M1,M2 (default: all).",
+    help="Comma-separated subset of BL1,BL2,A1,A2,A3.1,A3.2,M1,M2,phonemes (default: all).",
 )
 @_precision_option
 @click.option(

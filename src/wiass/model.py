@@ -198,6 +198,7 @@ class InformedSeparator(nn.Module):
             side_input = side_dim
             if side_symbols:
                 self.side_embedding = nn.Embedding(side_symbols, side_hidden)
+                self.symbol_head = nn.Linear(2 * hidden, side_symbols)
                 side_input = side_hidden
             self.side_encoder = SideEncoder(
                 side_input, side_hidden, config.side_layers, config.dropout
@@ -236,6 +237,7 @@ class InformedSeparator(nn.Module):
             ],
             "combination": [self.mix_proj, getattr(self, "context_proj", None)],
             "decoder": [self.decoder],
+            "symbol_head": [getattr(self, "symbol_head", None)],
             "output": [self.output_layer],
         }
         return {name: sum(_count(m) for m in modules) for name, modules in parts.items()}
@@ -280,6 +282,16 @@ class InformedSeparator(nn.Module):
         ``estimate (B, N, F)`` (non-negative) and ``alpha (B, N, M)`` (None for BL1); each row of
         ``alpha`` sums to 1 over the real steps, and is all zero for an example without any.
         """
+        estimate, alpha, _ = self.separate_and_encode(mix, side_info, side_mask)
+        return estimate, alpha
+
+    def separate_and_encode(
+        self,
+        mix: torch.Tensor,
+        side_info: torch.Tensor | None = None,
+        side_mask: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """:meth:`forward` that also returns the mixture encoding g ``(B, N, 2H)``."""
         self._check_mix(mix)
         g = self.mix_encoder(self._normalise(mix))[0]
         mixed = self.mix_proj(g)
@@ -287,12 +299,23 @@ class InformedSeparator(nn.Module):
         if self.informed:
             lengths = self._lengths(side_info, side_mask, mix.shape[0])
             mixed, alpha = self._attend(g, mixed, side_info, lengths)
+        return self._decode(mixed, mix), alpha, g
+
+    def symbol_log_probs(self, g: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities ``(B, N, V)`` (float32) of the V symbols at every frame of the
+        mixture encoding ``g (B, N, 2H)``, symbol 0 (padding) standing for CTC's blank: the
+        head a symbolic model learns with a CTC loss on the lyrics of each excerpt and aligns
+        whole songs with (:mod:`wiass.inference.lyrics_alignment`)."""
+        return torch.log_softmax(self.symbol_head(g).float(), dim=-1)
+
+    def _decode(self, mixed: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
+        """The target magnitude ``(B, N, F)`` from the combined features ``(B, N, A)``."""
         decoded = self.output_layer(self.decoder(torch.tanh(mixed))[0])
         if self.config.output == "mask":
-            return torch.sigmoid(decoded) * mix, alpha
+            return torch.sigmoid(decoded) * mix
         if self.config.output == "clamped_mask":
-            return (decoded + 0.5).clamp(0.0, 1.0) * mix, alpha
-        return torch.relu(decoded), alpha
+            return (decoded + 0.5).clamp(0.0, 1.0) * mix
+        return torch.relu(decoded)
 
     @torch.inference_mode()
     def infer(

@@ -186,6 +186,31 @@ def _check_excerpt(config: Config, longest: float, description: str) -> None:
         )
 
 
+def ctc_loss(log_probs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+    """CTC loss of symbol log-probabilities ``(B, N, V)`` against, per example, the symbols of
+    its side information that sound in the excerpt (true alignment >= 0: the lyrics of the
+    excerpt, in order, without their timing), blank = symbol 0; examples without any (side-
+    information dropout, a silent excerpt) are left out. Mean over examples of the loss per
+    target symbol."""
+    inside = batch["alignment"] >= 0
+    if batch["side_info"].shape[1] == 0 or not bool(inside.any()):
+        return log_probs.sum() * 0.0
+    symbols = batch["side_info"][..., 0].round().long()
+    lengths = inside.sum(dim=1)
+    keep = lengths > 0
+    targets = symbols[inside & keep[:, None]]
+    frames = torch.full((int(keep.sum()),), log_probs.shape[1], dtype=torch.long)
+    return functional.ctc_loss(
+        log_probs[keep].transpose(0, 1),
+        targets,
+        frames,
+        lengths[keep],
+        blank=0,
+        reduction="mean",
+        zero_infinity=True,
+    )
+
+
 class SeparatorModule(L.LightningModule):
     """The separator with its loss and optimiser. ``config``: a :meth:`Config.to_dict` dict.
 
@@ -211,12 +236,24 @@ class SeparatorModule(L.LightningModule):
             return self.model(mix)
         return self.model(mix, side_info, side_mask)
 
-    def batch_loss(self, batch: dict[str, Any]) -> torch.Tensor:
+    def batch_loss(self, batch: dict[str, Any], stage: str = "train") -> torch.Tensor:
         """The loss of a collated batch: its magnitudes (:func:`batch_magnitudes`, one STFT
-        on the batch's device), the model, the loss against the target magnitudes."""
+        on the batch's device), the model, the loss against the target magnitudes; for a
+        symbolic model (lyrics) plus ``train.ctc_weight`` times the CTC loss of its symbol
+        head against the symbols sung in each excerpt (:func:`ctc_loss`)."""
         mix, target = batch_magnitudes(batch, self.config.audio.stft)
-        estimate, _ = self(mix, batch["side_info"], batch["side_mask"])
-        return self.loss_fn(estimate, target)
+        if not self.model.side_symbols:
+            estimate, _ = self(mix, batch["side_info"], batch["side_mask"])
+            return self.loss_fn(estimate, target)
+        estimate, _, g = self.model.separate_and_encode(
+            mix, batch["side_info"], batch["side_mask"]
+        )
+        separation = self.loss_fn(estimate, target)
+        recognition = ctc_loss(self.model.symbol_log_probs(g), batch)
+        size = len(batch["track"])
+        self.log(f"{stage}_separation", separation, on_epoch=True, batch_size=size)
+        self.log(f"{stage}_ctc", recognition, on_epoch=True, batch_size=size)
+        return separation + self.config.train.ctc_weight * recognition
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self.batch_loss(batch)
@@ -224,7 +261,7 @@ class SeparatorModule(L.LightningModule):
         return loss
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
-        loss = self.batch_loss(batch)
+        loss = self.batch_loss(batch, "val")
         self.log("val_loss", loss, prog_bar=True, sync_dist=True, batch_size=len(batch["track"]))
 
     def configure_optimizers(self) -> dict[str, Any]:
