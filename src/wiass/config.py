@@ -128,7 +128,7 @@ class TrainConfig:
     """
 
     loss: str = "l1"
-    ctc_weight: float = 0.01
+    ctc_weight: float = 0.05
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     max_epochs: int = 100

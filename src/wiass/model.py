@@ -198,6 +198,7 @@ class InformedSeparator(nn.Module):
             side_input = side_dim
             if side_symbols:
                 self.side_embedding = nn.Embedding(side_symbols, side_hidden)
+                self.symbol_encoder = _blstm(n_bins, hidden, config.mix_layers, config.dropout)
                 self.symbol_head = nn.Linear(2 * hidden, side_symbols)
                 side_input = side_hidden
             self.side_encoder = SideEncoder(
@@ -237,7 +238,10 @@ class InformedSeparator(nn.Module):
             ],
             "combination": [self.mix_proj, getattr(self, "context_proj", None)],
             "decoder": [self.decoder],
-            "symbol_head": [getattr(self, "symbol_head", None)],
+            "symbol_recogniser": [
+                getattr(self, "symbol_encoder", None),
+                getattr(self, "symbol_head", None),
+            ],
             "output": [self.output_layer],
         }
         return {name: sum(_count(m) for m in modules) for name, modules in parts.items()}
@@ -282,16 +286,6 @@ class InformedSeparator(nn.Module):
         ``estimate (B, N, F)`` (non-negative) and ``alpha (B, N, M)`` (None for BL1); each row of
         ``alpha`` sums to 1 over the real steps, and is all zero for an example without any.
         """
-        estimate, alpha, _ = self.separate_and_encode(mix, side_info, side_mask)
-        return estimate, alpha
-
-    def separate_and_encode(
-        self,
-        mix: torch.Tensor,
-        side_info: torch.Tensor | None = None,
-        side_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        """:meth:`forward` that also returns the mixture encoding g ``(B, N, 2H)``."""
         self._check_mix(mix)
         g = self.mix_encoder(self._normalise(mix))[0]
         mixed = self.mix_proj(g)
@@ -299,14 +293,17 @@ class InformedSeparator(nn.Module):
         if self.informed:
             lengths = self._lengths(side_info, side_mask, mix.shape[0])
             mixed, alpha = self._attend(g, mixed, side_info, lengths)
-        return self._decode(mixed, mix), alpha, g
+        return self._decode(mixed, mix), alpha
 
-    def symbol_log_probs(self, g: torch.Tensor) -> torch.Tensor:
+    def symbol_log_probs(self, mix: torch.Tensor) -> torch.Tensor:
         """Log-probabilities ``(B, N, V)`` (float32) of the V symbols at every frame of the
-        mixture encoding ``g (B, N, 2H)``, symbol 0 (padding) standing for CTC's blank: the
-        head a symbolic model learns with a CTC loss on the lyrics of each excerpt and aligns
-        whole songs with (:mod:`wiass.inference.lyrics_alignment`)."""
-        return torch.log_softmax(self.symbol_head(g).float(), dim=-1)
+        mixture magnitude ``mix (B, N, F)``, symbol 0 (padding) standing for CTC's blank: the
+        recogniser of a symbolic model (its own BLSTM and a linear head, learnt with a CTC loss
+        on the lyrics of each excerpt), with which whole songs are aligned
+        (:mod:`wiass.inference.lyrics_alignment`)."""
+        self._check_mix(mix)
+        encoded = self.symbol_encoder(self._normalise(mix))[0]
+        return torch.log_softmax(self.symbol_head(encoded).float(), dim=-1)
 
     def _decode(self, mixed: torch.Tensor, mix: torch.Tensor) -> torch.Tensor:
         """The target magnitude ``(B, N, F)`` from the combined features ``(B, N, A)``."""
@@ -359,17 +356,6 @@ class InformedSeparator(nn.Module):
             return side_info.to(dtype)
         index = side_info[..., 0].round().long().clamp(0, self.side_symbols - 1)
         return self.side_embedding(index).to(dtype)
-
-    def encode_side(self, side_info: torch.Tensor) -> torch.Tensor:
-        """Attention keys ``(B, M, 2H)`` of unpadded side information ``(B, M, D)``: the side
-        encoding times W, so that ``g_n . key_m`` is the content part of the attention score."""
-        h = self.side_encoder(self._side_input(side_info, self.attention_weight.dtype), None)
-        return functional.linear(h, self.attention_weight)
-
-    def encode_mix(self, mix: torch.Tensor) -> torch.Tensor:
-        """The mixture encoding g ``(B, N, 2H)`` of a magnitude ``(B, N, F)``."""
-        self._check_mix(mix)
-        return self.mix_encoder(self._normalise(mix))[0]
 
     def _position_scores(
         self, frames: int, steps: int, lengths: torch.Tensor | None, like: torch.Tensor

@@ -240,16 +240,14 @@ class SeparatorModule(L.LightningModule):
         """The loss of a collated batch: its magnitudes (:func:`batch_magnitudes`, one STFT
         on the batch's device), the model, the loss against the target magnitudes; for a
         symbolic model (lyrics) plus ``train.ctc_weight`` times the CTC loss of its symbol
-        head against the symbols sung in each excerpt (:func:`ctc_loss`)."""
+        recogniser against the symbols sung in each excerpt (:func:`ctc_loss`)."""
         mix, target = batch_magnitudes(batch, self.config.audio.stft)
         if not self.model.side_symbols:
             estimate, _ = self(mix, batch["side_info"], batch["side_mask"])
             return self.loss_fn(estimate, target)
-        estimate, _, g = self.model.separate_and_encode(
-            mix, batch["side_info"], batch["side_mask"]
-        )
+        estimate, _ = self(mix, batch["side_info"], batch["side_mask"])
         separation = self.loss_fn(estimate, target)
-        recognition = ctc_loss(self.model.symbol_log_probs(g), batch)
+        recognition = ctc_loss(self.model.symbol_log_probs(mix), batch)
         size = len(batch["track"])
         self.log(f"{stage}_separation", separation, on_epoch=True, batch_size=size)
         self.log(f"{stage}_ctc", recognition, on_epoch=True, batch_size=size)

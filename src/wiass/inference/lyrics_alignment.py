@@ -1,19 +1,20 @@
-"""Whole-song alignment of lyrics (the ``phonemes`` kind) from the model's symbol head.
+"""Whole-song alignment of lyrics (the ``phonemes`` kind) from the model's symbol recogniser.
 
 Activity and band side information can be compared with a blind estimate of the voice; phonemes
-cannot: only the model knows what an ``AH`` sounds like. A symbolic model has a symbol head on
-its mixture encoder, trained with a CTC loss on the symbols each training excerpt sings (their
-order, not their timing: :func:`wiass.training.ctc_loss`). At separation time the mixture
-encoder reads the whole song once, the head gives every frame's log-probabilities of the
-symbols (symbol 0, padding, standing for CTC's blank), and the best CTC path through the whole
-song's symbol sequence (:func:`ctc_path`: each frame emits the current symbol, a blank, or the
-next symbol; the path starts at the opening pause and ends at the closing one) places every
-symbol: a step lasts from the frame it is first emitted on to the frame the next one is. The
-chunks then attend to the steps the path puts near them, as for the other kinds.
+cannot: only the model knows what an ``AH`` sounds like. A symbolic model has a recogniser (a
+BLSTM of its own on the mixture and a linear head) trained with a CTC loss on the symbols each
+training excerpt sings (their order, not their timing: :func:`wiass.training.ctc_loss`), beside
+the separator. At separation time the recogniser reads the whole song once and gives every
+frame's log-probabilities of the symbols (symbol 0, padding, standing for CTC's blank), and the
+best CTC path through the whole song's symbol sequence (:func:`ctc_path`: each frame emits the
+current symbol, a blank, or the next symbol; the path starts at the opening pause and ends at
+the closing one) places every symbol: a step lasts from the frame it is first emitted on to the
+frame the next one is. The chunks then attend to the steps the path puts near them, as for the
+other kinds.
 
-Measured against the attention's own content scores (:mod:`benchmarks` ``lyrics_alignment``):
-the attention, learned only through the separation loss, did not tell phonemes apart well enough
-to place words over a whole song; see ``benchmarks/results/README.md``.
+Why a recogniser: the attention's own content scores, learned only through the separation
+loss, did not tell phonemes apart well enough to place words over a whole song (words 4.3 s
+off on average; ``benchmarks/lyrics_alignment.md``).
 
 The dynamic programme is written here: CTC forced alignment (``torchaudio.functional.
 forced_align``) is being removed from torchaudio, which would also be a new dependency for one
@@ -39,7 +40,7 @@ def symbol_log_probs(separator: Separator, model_audio: np.ndarray) -> np.ndarra
     model = separator.model.eval()
     audio = torch.from_numpy(np.ascontiguousarray(model_audio, dtype=np.float32))
     mono = stft(audio[None].to(separator.device), separator.stft).mean(dim=1).abs()
-    return model.symbol_log_probs(model.encode_mix(mono))[0].cpu().numpy().astype(np.float64)
+    return model.symbol_log_probs(mono)[0].cpu().numpy().astype(np.float64)
 
 
 def ctc_path(log_probs: np.ndarray, symbols: np.ndarray) -> np.ndarray:
