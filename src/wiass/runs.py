@@ -610,11 +610,17 @@ def load_alignment(folder: str | os.PathLike[str]) -> Alignment:
 
 def _lyrics(path: Path) -> LyricsTiming:
     """The timed lyrics an alignment.json names; RunError when missing or damaged."""
-    data = _read_json(path, "the lyrics timing that alignment.json names is missing")
     try:
-        return timing_from_json(data, str(path))
+        timing = timing_from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+    except (OSError, ValueError) as exc:
+        raise RunError(
+            f"{path}: the lyrics timing that alignment.json names cannot be read"
+        ) from exc
     except WiassError as exc:
         raise RunError(str(exc)) from exc
+    if timing is None:
+        raise RunError(f"{path}: holds no words")
+    return timing
 
 
 __all__ = [

@@ -136,6 +136,7 @@ def lyrics_side_info(
     lyrics = None
     if isinstance(side_info, Lyrics):
         lyrics = side_info
+        where = source or lyrics.source
     elif isinstance(side_info, str | os.PathLike):
         lyrics = read_lyrics(side_info)
         where = source or str(side_info)
