@@ -110,6 +110,24 @@ def _song_errors(folder: Path) -> np.ndarray:
     return np.abs([f.start - t.start for f, t in zip(found.words, truth.words, strict=True)])
 
 
+def test_train_trains_every_system_the_lyrics_one_too(tmp_path, monkeypatch):
+    """``train=True`` trains the small preset for every system, phonemes included (the training
+    itself is replaced by tiny checkpoints here)."""
+    from wiass import demo
+
+    models = tiny_models(tmp_path / "m")
+    trained = []
+
+    def small(out: Path, system, precision=None) -> Path:
+        trained.append((system.name, system.kind))
+        return models[system.name]
+
+    monkeypatch.setattr(demo, "_train_small", small)
+    separators = demo._separators(tmp_path / "out", True, None)
+    assert trained == [(s.name, s.kind) for s in SYSTEMS] and ("phonemes", "phonemes") in trained
+    assert separators["phonemes"].side_info_kind == "phonemes"
+
+
 def test_existing_run_needs_force(tmp_path):
     (tmp_path / "results.json").write_text("{}")
     with pytest.raises(OutputError, match="--force"):
