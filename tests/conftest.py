@@ -13,6 +13,10 @@ from tiny_separators import save_tiny
 
 LABELS = "1.0\t3.5\tverse\n6.0\t9.0\tchorus\n"
 """The sung regions of the 12 s mixture of the ``one`` separate run."""
+LYRICS = (
+    "[Verse 1]\nLove me tender, love me sweet\n\nnever let me go\nYou have made my life complete\n"
+)
+"""The lyrics text of the ``lyrics`` separate run: three sung lines, 15 words."""
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +46,16 @@ def separate_folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
         ),
         "bl1": separate_run(root / "bl1", [second], models["none"]),
     }
+
+
+@pytest.fixture(scope="session")
+def lyrics_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``wiass separate --lyrics`` run: a 12 s 22.05 kHz stereo mixture, a tiny untrained
+    phonemes model and the lyrics :data:`LYRICS` (output folder = OUT; the mixture and the
+    lyrics file in ``mixtures/`` beside it)."""
+    root = tmp_path_factory.mktemp("lyrics")
+    model = save_tiny(root / "models", ("phonemes",))["phonemes"]
+    song = write_mixture(root / "mixtures" / "song.wav", 12.0, seed=4)
+    lyrics = root / "mixtures" / "lyrics.txt"
+    lyrics.write_text(LYRICS, encoding="utf-8")
+    return separate_run(root / "out", [song], model, "--lyrics", str(lyrics))

@@ -18,7 +18,7 @@ from tiny_separators import noise, save_tiny
 from wiass.cli import main
 from wiass.demo import run_demo
 
-DEMO_KINDS = {"BL1": "none", "A3.1": "A3.1", "M2": "M2"}
+DEMO_KINDS = {"BL1": "none", "A3.1": "A3.1", "M2": "M2", "phonemes": "phonemes"}
 SUMMARY: dict[str, dict[str, float | None]] = {
     "BL1": {"SDR": 2.98, "SIR": 7.99, "SAR": 6.41, "PES": -44.89, "EPS": -25.58},
     "A3.1": {"SDR": 3.16, "SIR": 7.75, "SAR": 6.17, "PES": -85.20, "EPS": -34.53},

@@ -98,12 +98,18 @@ def _check_links(page: Path) -> dict[str, list[str]]:
 def test_every_linked_file_exists(built: Path) -> None:
     links = _check_links(built)
     assert built == built.parent / "report.html"
-    assert len(links["audio"]) == 3 * (2 + 3)  # three songs: mixture, true vocals, 3 estimates
-    assert len(links["img"]) == 3 * (5 + 2 + 1)  # spectrograms, two alignments, one energy
+    assert len(links["audio"]) == 3 * (2 + 4)  # three songs: mixture, true vocals, 4 estimates
+    assert len(links["img"]) == 3 * (6 + 3 + 1)  # spectrograms, three alignments, one energy
     assert all(unquote(src).startswith("report_assets/") for src in links["img"])
     assert "tracks/synthetic-000/A3.1/vocals.wav" in links["audio"]
     assert "tracks/synthetic-000/A3.1/alignment_labels.txt" in links["a"]
     assert "tracks/synthetic-000/M2/alignment.json" in links["a"]
+    assert "tracks/synthetic-000/phonemes/alignment.json" in links["a"]
+    # the first song sings a word: the lyrics system's timing files, under its figure and
+    # beside its audio; the others sing none
+    for name in ("lyrics.json", "lyrics_words.txt", "lyrics_phonemes.txt", "lyrics.lrc"):
+        assert links["a"].count(f"tracks/synthetic-000/phonemes/{name}") == 2
+        assert f"tracks/synthetic-001/phonemes/{name}" not in links["a"]
 
 
 def test_a_separate_folder_gets_a_report(separate_folders: dict[str, Path], tmp_path: Path) -> None:
@@ -148,6 +154,7 @@ def test_a_moved_mixture_is_left_out_with_a_note(
 
 
 def test_table_has_one_row_per_system_and_marks_the_best(run_copy: Path) -> None:
+    keep_systems(run_copy, list(SUMMARY))
     set_scores(run_copy, SUMMARY)
     page = run_copy / "page.html"
     page.write_text(report.render_html(runs.load_run(run_copy), []), encoding="utf-8")
@@ -166,10 +173,11 @@ def test_table_has_one_row_per_system_and_marks_the_best(run_copy: Path) -> None
 def test_page_states_the_summary_and_legend(built: Path) -> None:
     html = built.read_text(encoding="utf-8")
     run = runs.load_run(built.parent)
-    for sentence in report_text.summary_sentences(run):
+    for sentence in report_text.summary_sentences(run) + report_text.onset_sentences(run):
         assert sentence in html
     assert "lower is better" in html
-    assert "<script" not in html and "http://" not in html and "https://" not in html
+    assert "http://" not in html and "https://" not in html
+    assert html.count("<script>") == 1 and "<script src" not in html  # the lyrics follower
 
 
 def test_summary_sentence_follows_the_numbers(run_copy: Path) -> None:

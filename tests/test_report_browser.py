@@ -5,13 +5,16 @@ commands) are served over http://127.0.0.1 as a user would serve them (the separ
 folder above it, which holds the mixture too); each page must load without console errors,
 every audio element must load its data and every image must decode. A full-page screenshot is
 kept under the pytest tmp dir, and in tests/artifacts/ when the environment variable
-WIASS_KEEP_ARTIFACTS is set.
+WIASS_KEEP_ARTIFACTS is set. The lyrics panel of a ``wiass separate --lyrics`` report, opened
+from the file system, must follow its audio: a word clicked seeks the audio to it, and seeking
+or playing moves the highlighted word.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import shutil
 import threading
@@ -94,11 +97,11 @@ def served_report(
             demo_folder,
             page,
             name="demo",
-            audio=15,
-            images=24,
+            audio=18,
+            images=30,
             title="wiass demo",
-            rows=3,
-            song_rows=2,
+            rows=4,
+            song_rows=3,
         )
         return
     out = copy_with_mixtures(separate_folders["one"], tmp_path / "separate")
@@ -169,3 +172,79 @@ def test_report_loads_in_headless_chromium(served_report: Served, tmp_path: Path
     if os.environ.get("WIASS_KEEP_ARTIFACTS"):
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copyfile(screenshot, ARTIFACTS / f"report-{served_report.name}-screenshot.png")
+
+
+def _even_lyrics(out: Path) -> list[tuple[float, float]]:
+    """Give the words of the lyrics run in ``out`` chosen times (word i from 0.5 + 0.6 i s,
+    0.5 s long, 0.1 s apart) in its lyrics.json; returns them."""
+    path = out / "lyrics.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    times = []
+    for i, word in enumerate(data["words"]):
+        start = round(0.5 + 0.6 * i, 3)
+        word.update(start=start, end=round(start + 0.5, 3), phonemes=[])
+        times.append((word["start"], word["end"]))
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return times
+
+
+def test_lyrics_follow_the_audio_in_a_page_opened_from_the_file_system(
+    lyrics_folder: Path, tmp_path: Path
+) -> None:
+    """Clicking a word seeks the estimate to it; seeking and playing move the highlight."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')"
+    )
+    executable = _chromium()
+    out = copy_with_mixtures(lyrics_folder, tmp_path / "lyrics")
+    times = _even_lyrics(out)
+    assert len(times) == 16
+    page_file = report.build_report(out)
+    problems: list[str] = []
+    with sync_api.sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=executable,
+            headless=True,
+            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page.goto(page_file.as_uri(), wait_until="load")
+            _follow_the_words(page, times)
+        finally:
+            context.close()
+    assert problems == []
+
+
+def _follow_the_words(page: Any, times: list[tuple[float, float]]) -> None:
+    box = page.locator(".lyrics")
+    audio = f"document.getElementById('{box.get_attribute('data-audio')}')"
+    page.wait_for_function(f"() => {audio}.readyState >= 1", timeout=30_000)
+
+    def shown(word: int) -> None:
+        page.wait_for_function(
+            f"() => document.querySelector('.lyrics').dataset.word === '{word}'", timeout=10_000
+        )
+        now = page.eval_on_selector_all(".lyrics .w.now", "els => els.map(e => e.textContent)")
+        assert now == ([] if word < 0 else [box.locator(".w").nth(word).inner_text()])
+
+    box.locator(".w").nth(3).click()
+    shown(3)
+    assert times[3][0] <= page.evaluate(f"() => {audio}.currentTime") < times[3][1]
+    done = page.eval_on_selector_all(".lyrics .w", "els => els.map(e => e.matches('.done'))")
+    assert done == [True] * 3 + [False] * 13
+    assert page.locator(".lyrics .line-now .w.now").count() == 1
+    page.evaluate(f"() => {{ {audio}.currentTime = {times[10][0] + 0.05}; }}")
+    shown(10)
+    page.evaluate(f"() => {{ {audio}.currentTime = {times[5][1] + 0.05}; }}")  # between words
+    shown(-1)
+    page.evaluate(f"() => {{ {audio}.currentTime = {times[12][0] - 0.15}; }}")
+    shown(11)
+    page.evaluate(f"() => {audio}.play()")
+    shown(12)  # reached by playing
+    page.evaluate(f"() => {audio}.pause()")
+    assert page.evaluate(f"() => {audio}.currentTime") >= times[12][0]

@@ -14,8 +14,11 @@ from wiass.demo import summary_text
 
 @pytest.fixture(scope="module")
 def run_dir(demo_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the three-song demo run whose numbers these tests set."""
-    return copy_run(demo_folder, tmp_path_factory.mktemp("reading") / "run")
+    """A copy of the three-song demo run whose numbers these tests set, with its systems of
+    :data:`SUMMARY` (BL1, A3.1, M2)."""
+    run = copy_run(demo_folder, tmp_path_factory.mktemp("reading") / "run")
+    keep_systems(run, list(SUMMARY))
+    return run
 
 
 def _set(run_dir: Path, summary: dict, per_song: dict | None = None) -> runs.Run:

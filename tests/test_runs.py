@@ -177,7 +177,7 @@ def test_several_mixtures_are_one_track_each(separate_folders: dict[str, Path]) 
 
 def test_a_demo_folder_has_scores_and_true_alignments(demo_folder: Path) -> None:
     run = load_run(demo_folder)
-    assert [s.name for s in run.systems] == ["BL1", "A3.1", "M2"]
+    assert [s.name for s in run.systems] == ["BL1", "A3.1", "M2", "phonemes"]
     assert run.scores is not None and set(run.scores["M2"]) == {t.name for t in run.tracks}
     track = run.tracks[0]
     assert run.path(track.vocals or "").is_file()

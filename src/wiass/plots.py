@@ -9,6 +9,11 @@ centred at ``n * hop_seconds`` (the STFT is centred), so the attention image put
 (:func:`attention_extent`), the true alignment puts step ``m`` at the centre of the frame it
 describes, ``true_alignment[m] * hop_seconds`` (:func:`true_times`), and the step path draws
 every step over its span ``[start, end)`` from the step times (:func:`step_path`).
+
+Lyrics (the ``phonemes`` kind): the strip shows every step's symbol class (pause, word
+boundary, vowel, consonant) and, where the steps are tall enough to read, the symbol's name;
+the attention panels write each word at its found start on the step of its first phoneme
+(:func:`word_steps`), leaving out a word whose label would overlap one already written.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from matplotlib.figure import Figure
 
 from wiass.files import atomic_path, write_error
 from wiass.inference.step_times import StepTimes
+from wiass.lyrics import PAUSE, SYMBOLS, WORD_BOUNDARY, LyricsTiming
+from wiass.lyrics.symbols import PADDING, is_vowel
 from wiass.runs import Alignment
+from wiass.sideinfo import KINDS
 
 ZOOM_SECONDS = 5.0
 """Length of the alignment figure's close-up of a track's start (seconds)."""
@@ -43,6 +51,17 @@ STEP_PATH_STYLE: dict[str, Any] = {"color": "#a3e635", "linewidth": 0.9}
 grey so that it shows on the bright and the dark ends of the colour map."""
 MAX_IMAGE_SIZE = 2000
 """Largest number of rows or columns of the attention drawn (averaged down beyond)."""
+SYMBOL_CLASSES = ("pause", "word boundary", "vowel", "consonant")
+"""Classes of the lyrics symbols in the side-information strip, in the order of their colours."""
+SYMBOL_COLOURS = ("#f8fafc", "#cbd5e1", "#f59e0b", "#0e7490")
+"""Colours of :data:`SYMBOL_CLASSES` (a padding step, never written by wiass, shows as a pause)."""
+SYMBOL_FONT_POINTS = 5.5
+"""Font size of the symbol names in the strip; a name is written only where a step is at
+least 1.15 times as tall."""
+WORD_FONT_POINTS = 6.5
+"""Font size of the word labels over the attention."""
+WORD_LABEL_STYLE: dict[str, Any] = {"color": "#ffffff", "fontsize": WORD_FONT_POINTS}
+"""Word labels: small white text edged in dark grey (readable on the whole colour map)."""
 SPECTROGRAM_RANGE_DB = 80.0
 """Colour range of the spectrograms: from the loudest bin of a track down by this many dB."""
 ENERGY_FRAME_SECONDS = 0.1
@@ -97,11 +116,90 @@ def _pool_mean(array: np.ndarray, axis: int, limit: int) -> np.ndarray:
     return np.add.reduceat(array, starts, axis=axis) / counts.reshape(shape)
 
 
-def _side_info_strip(ax: Any, alignment: Alignment) -> list[Any]:
-    """Draw the ``(steps, D)`` side information as a strip, step on y; returns legend handles
-    (activity) or adds a colour bar under the strip (other kinds)."""
+def is_symbolic(alignment: Alignment) -> bool:
+    """Whether the side information is a symbol sequence (the ``phonemes`` kind: lyrics)."""
+    kind = KINDS.get(alignment.kind)
+    return kind is not None and kind.features == "symbols" and alignment.side_info.shape[1] == 1
+
+
+def symbol_names(values: np.ndarray) -> list[str]:
+    """The symbol of every step of ``values (M, 1)`` (indices into :data:`SYMBOLS`); ``?`` for
+    an index outside the set."""
+    indices = np.rint(np.asarray(values, dtype=np.float64).reshape(-1)).astype(np.int64)
+    return [SYMBOLS[i] if 0 <= i < len(SYMBOLS) else "?" for i in indices]
+
+
+def symbol_classes(names: list[str]) -> np.ndarray:
+    """The index into :data:`SYMBOL_CLASSES` of every symbol ``(M,)`` (padding and unknown
+    symbols count as pauses)."""
+
+    def one(name: str) -> int:
+        if name == WORD_BOUNDARY:
+            return 1
+        if name in (PAUSE, PADDING, "?"):
+            return 0
+        return 2 if is_vowel(name) else 3
+
+    return np.array([one(name) for name in names], dtype=np.int64)
+
+
+def _symbol_strip(ax: Any, alignment: Alignment) -> list[Any]:
+    """Draw the lyrics symbols as a strip coloured by class (step on y); returns the legend
+    handles of the classes. The names are written by :func:`_write_symbol_names` once the
+    figure's layout is known."""
     from matplotlib.patches import Patch
 
+    classes = symbol_classes(symbol_names(alignment.side_info))
+    factor = max(1, math.ceil(classes.size / MAX_IMAGE_SIZE))
+    steps = classes.size
+    ax.imshow(
+        classes[::factor, None],
+        origin="lower",
+        aspect="auto",
+        extent=(-0.5, 0.5, -0.5, steps - 0.5),
+        interpolation="nearest",
+        cmap=colors.ListedColormap(SYMBOL_COLOURS),
+        vmin=-0.5,
+        vmax=len(SYMBOL_CLASSES) - 0.5,
+    )
+    ax.set_xticks([])
+    ax.set_xlabel("symbol")
+    return [
+        Patch(facecolor=colour, edgecolor="0.6", label=name)
+        for name, colour in zip(SYMBOL_CLASSES, SYMBOL_COLOURS, strict=True)
+    ]
+
+
+def _write_symbol_names(ax: Any, alignment: Alignment) -> bool:
+    """Write every step's symbol into the strip ``ax`` when the steps are tall enough to read
+    (after the layout: :meth:`Figure.draw_without_rendering`); returns whether it did."""
+    names = symbol_names(alignment.side_info)
+    step_points = ax.get_window_extent().height / len(names) * 72.0 / ax.figure.dpi
+    if step_points < 1.15 * SYMBOL_FONT_POINTS:
+        return False
+    for step, (name, group) in enumerate(zip(names, symbol_classes(names), strict=True)):
+        ax.text(
+            0.0,
+            step,
+            name,
+            ha="center",
+            va="center",
+            fontsize=SYMBOL_FONT_POINTS,
+            color="#ffffff" if group == 3 else "#1f2933",
+            clip_on=True,
+        ).set_in_layout(False)
+    return True
+
+
+def _side_info_strip(ax: Any, alignment: Alignment) -> list[Any]:
+    """Draw the ``(steps, D)`` side information as a strip, step on y; returns legend handles
+    (activity, symbols) or adds a colour bar under the strip (other kinds)."""
+    from matplotlib.patches import Patch
+
+    ax.set_ylabel("side-information step")
+    ax.set_title("side info", fontsize="medium")
+    if is_symbolic(alignment):
+        return _symbol_strip(ax, alignment)
     side = _pool_mean(alignment.side_info, 0, MAX_IMAGE_SIZE)
     steps, dim = alignment.side_info.shape
     style: dict[str, Any] = {"cmap": "Greys" if dim == 1 else "viridis"}
@@ -117,8 +215,6 @@ def _side_info_strip(ax: Any, alignment: Alignment) -> list[Any]:
     )
     ax.set_xticks([] if dim == 1 else [0, dim - 1])
     ax.set_xlabel(("activity" if alignment.is_activity else "value") if dim == 1 else "band")
-    ax.set_ylabel("side-information step")
-    ax.set_title("side info", fontsize="medium")
     if not alignment.is_activity:
         ax.figure.colorbar(image, ax=ax, location="bottom", label="level (1: loudest)", pad=0.02)
         return []
@@ -126,6 +222,86 @@ def _side_info_strip(ax: Any, alignment: Alignment) -> list[Any]:
         Patch(facecolor=ACTIVITY_COLOURS[1], label="side info 1: voice active"),
         Patch(facecolor=ACTIVITY_COLOURS[0], edgecolor="0.4", label="side info 0: silent"),
     ]
+
+
+# --------------------------------------------------------------------------- words
+
+
+def word_steps(lyrics: LyricsTiming, side_info: np.ndarray, times: StepTimes) -> np.ndarray:
+    """The step of the first phoneme of every word ``(words,)`` int64.
+
+    Read from the symbols of ``side_info (M, 1)``: the phoneme steps (all but pauses, word
+    boundaries and padding) belong to the words in order, each word taking as many as it has
+    phonemes. Where that does not add up (a timing without phonemes, or other side
+    information), each word goes to the last step starting at or before its start time.
+    """
+    names = symbol_names(side_info)
+    phoneme_steps = [
+        m for m, name in enumerate(names) if name not in (PAUSE, WORD_BOUNDARY, PADDING)
+    ]
+    counts = [len(word.phonemes) for word in lyrics.words]
+    if all(counts) and sum(counts) == len(phoneme_steps):
+        firsts = np.cumsum([0, *counts[:-1]])
+        return np.asarray(phoneme_steps, dtype=np.int64)[firsts]
+    starts = np.array([word.start for word in lyrics.words], dtype=np.float64)
+    found = np.searchsorted(times.start, starts, side="right") - 1
+    return np.clip(found, 0, max(times.n_steps - 1, 0)).astype(np.int64)
+
+
+_PLACEMENTS = (("right", "bottom", -2, 1), ("left", "bottom", 2, 1), ("right", "top", -2, -1))
+"""Where a word label may sit around its point (alignment, offset in points): above and to
+the left (off the path, which runs up and to the right), above and to the right, below left."""
+
+
+def _fits(box: Any, inside: Any, kept: list[Any]) -> bool:
+    """Whether the display box ``box`` lies within ``inside`` and overlaps no box of ``kept``."""
+    within = (
+        box.x0 >= inside.x0 - 1
+        and box.x1 <= inside.x1 + 1
+        and box.y0 >= inside.y0 - 1
+        and box.y1 <= inside.y1 + 1
+    )
+    return within and not any(box.overlaps(other) for other in kept[-12:])
+
+
+def label_words(ax: Any, lyrics: LyricsTiming, steps: np.ndarray) -> int:
+    """Write each word of ``lyrics`` at ``(its start, its step)`` on the attention axes ``ax``
+    with a small dot, once the figure's layout is known; a word whose label would leave the
+    axes or overlap a label already written is left out. Returns how many were written."""
+    from matplotlib import patheffects
+
+    renderer = ax.figure.canvas.get_renderer()
+    inside = ax.get_window_extent(renderer)
+    (left, right), (bottom, top) = ax.get_xlim(), ax.get_ylim()
+    edge = [patheffects.withStroke(linewidth=1.6, foreground="#1f2933")]
+    kept: list[Any] = []
+    points: list[tuple[float, float]] = []
+    for word, step in zip(lyrics.words, steps.tolist(), strict=True):
+        if not (left <= word.start <= right and bottom <= step <= top):
+            continue
+        for ha, va, dx, dy in _PLACEMENTS:
+            label = ax.annotate(
+                word.text,
+                (word.start, step),
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                path_effects=edge,
+                annotation_clip=True,
+                **WORD_LABEL_STYLE,
+            )
+            label.set_in_layout(False)
+            box = label.get_window_extent(renderer)
+            if _fits(box, inside, kept):
+                kept.append(box)
+                points.append((word.start, step))
+                break
+            label.remove()
+    if points:
+        x, y = zip(*points, strict=True)
+        ax.plot(x, y, linestyle="none", marker="o", markersize=1.8, color="#ffffff", zorder=3)
+    return len(kept)
 
 
 def _attention_panel(ax: Any, alignment: Alignment) -> Any:
@@ -159,16 +335,20 @@ def _attention_panel(ax: Any, alignment: Alignment) -> Any:
     return image
 
 
-def _zoom_steps(alignment: Alignment, seconds: float) -> float:
-    """The highest step to show in a close-up of the first ``seconds``: the last step the step
-    times (or the true alignment) put there, plus a margin."""
-    inside = np.flatnonzero(alignment.step_times.start < seconds)
+def _zoom_steps(alignment: Alignment, start: float, end: float) -> tuple[float, float]:
+    """The steps to show in a close-up of ``[start, end)`` seconds: from the first to the last
+    step the step times (or the true alignment) put there, plus a margin."""
+    times = alignment.step_times
+    inside = np.flatnonzero((times.start < end) & (times.end >= start))
     if alignment.true_alignment is not None:
-        real = true_times(alignment.true_alignment, alignment.hop_seconds) < seconds
-        inside = np.union1d(inside, np.flatnonzero(real))
+        real = true_times(alignment.true_alignment, alignment.hop_seconds)
+        inside = np.union1d(inside, np.flatnonzero((real >= start) & (real < end)))
     steps = alignment.attention.shape[1]
-    last = int(inside.max()) if inside.size else steps - 1
-    return min(steps - 0.5, last + max(2, round(0.15 * last)))
+    if not inside.size:
+        return -0.5, steps - 0.5
+    first, last = int(inside.min()), int(inside.max())
+    margin = max(2, round(0.15 * (last - first)))
+    return max(-0.5, first - margin), min(steps - 0.5, last + margin)
 
 
 def has_close_up(alignment: Alignment, seconds: float = ZOOM_SECONDS) -> bool:
@@ -176,12 +356,30 @@ def has_close_up(alignment: Alignment, seconds: float = ZOOM_SECONDS) -> bool:
     return alignment.seconds > 2 * seconds
 
 
+def close_up_start(alignment: Alignment, seconds: float = ZOOM_SECONDS) -> float:
+    """Where the close-up of ``seconds`` starts: at 0, or with lyrics half a second before the
+    first word was found (whole seconds), so that the close-up shows the first words."""
+    if alignment.lyrics is None or not alignment.lyrics.words:
+        return 0.0
+    first = min(word.start for word in alignment.lyrics.words)
+    return float(max(0.0, min(math.floor(first - 0.5), alignment.seconds - seconds)))
+
+
+def close_up_title(start: float, seconds: float) -> str:
+    """'close-up: first 5 s', or 'close-up: 7–12 s' for one that starts later."""
+    if start <= 0:
+        return f"close-up: first {seconds:g} s"
+    return f"close-up: {start:g}\u2013{start + seconds:g} s"
+
+
 def alignment_figure(alignment: Alignment, title: str, zoom: float = ZOOM_SECONDS) -> Figure:
     """The alignment figure: the side information (left strip, step on y), the attention over
     the whole mixture (time on x) with the step times as a thin line and the true alignment,
     where known, as a thin dashed line, and, for mixtures longer than twice ``zoom`` seconds, a
-    close-up of the first ``zoom`` seconds. A legend under the figure says what the strip's
-    colours and the lines mean."""
+    close-up of ``zoom`` seconds (the first, or from where the first word was found:
+    :func:`close_up_start`). A legend under the figure says what the strip's
+    colours and the lines mean. Lyrics: the symbols in the strip and the words over the
+    attention (see the module)."""
     close_up = has_close_up(alignment, zoom)
     dim = alignment.side_info.shape[1]
     fig = Figure(figsize=(10.0 if close_up else 6.4, 3.8), dpi=110, layout="constrained")
@@ -197,19 +395,37 @@ def alignment_figure(alignment: Alignment, title: str, zoom: float = ZOOM_SECOND
     if close_up:
         colour_ax = fig.add_subplot(grid[2])
         _attention_panel(colour_ax, alignment)
-        colour_ax.set_xlim(0.0, zoom)
-        colour_ax.set_ylim(-0.5, _zoom_steps(alignment, zoom))
-        colour_ax.set_title(f"close-up: first {zoom:g} s", fontsize="medium")
+        start = close_up_start(alignment, zoom)
+        colour_ax.set_xlim(start, start + zoom)
+        colour_ax.set_ylim(*_zoom_steps(alignment, start, start + zoom))
+        colour_ax.set_title(close_up_title(start, zoom), fontsize="medium")
     fig.colorbar(image, ax=colour_ax, label="attention weight", pad=0.02, fraction=0.05)
     handles += whole_ax.get_legend_handles_labels()[0]
     fig.legend(
         handles=handles,
         loc="outside lower center",
-        ncol=len(handles) if len(handles) <= 3 or close_up else math.ceil(len(handles) / 2),
+        ncol=len(handles) if len(handles) <= 4 or close_up else math.ceil(len(handles) / 2),
         frameon=False,
         fontsize="small",
     )
+    if is_symbolic(alignment) or alignment.lyrics is not None:
+        _write_lyrics(fig, alignment, [strip_ax, whole_ax] + ([colour_ax] if close_up else []))
     return fig
+
+
+def _write_lyrics(fig: Figure, alignment: Alignment, axes: list[Any]) -> None:
+    """After the layout: the symbol names into the strip ``axes[0]`` (where they fit) and the
+    words onto the attention panels ``axes[1:]``."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    fig.draw_without_rendering()
+    if is_symbolic(alignment):
+        _write_symbol_names(axes[0], alignment)
+    if alignment.lyrics is not None and alignment.lyrics.words:
+        steps = word_steps(alignment.lyrics, alignment.side_info, alignment.step_times)
+        for ax in axes[1:]:
+            label_words(ax, alignment.lyrics, steps)
 
 
 def plot_alignment(
@@ -325,13 +541,20 @@ __all__ = [
     "ZOOM_SECONDS",
     "alignment_figure",
     "attention_extent",
+    "close_up_start",
+    "close_up_title",
     "frame_energy_db",
     "has_close_up",
+    "is_symbolic",
+    "label_words",
     "plot_alignment",
     "plot_energy",
     "plot_spectrograms",
     "save_figure",
     "spectrogram_db",
     "step_path",
+    "symbol_classes",
+    "symbol_names",
     "true_times",
+    "word_steps",
 ]

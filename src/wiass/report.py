@@ -8,6 +8,13 @@ with its spectrogram and scores; the alignment figure of every system with side 
 and, where the true vocals are known, the energy where the voice is silent. A run with scores
 (the demo) opens with what the side information did (:mod:`wiass.report_text`) and the scores
 table; a run without (``wiass separate``) says so. Every link in the page is relative.
+
+An estimate separated with lyrics gets a lyrics panel beside its audio player: the sung lines,
+every word a ``<span class="w">`` carrying its found ``data-start`` and ``data-end`` (seconds).
+The page's one inline script (no library, nothing fetched, so it works from the file system)
+highlights the word being sung while the audio plays and seeks the audio to a word clicked.
+Where the true timing is known (the demo), every word's title gives its true onset and a word
+found more than :data:`~wiass.lyrics.ONSET_TOLERANCE_S` off is marked.
 """
 
 from __future__ import annotations
@@ -26,19 +33,41 @@ from tqdm import tqdm
 from wiass.audio import read_audio
 from wiass.errors import OutputError
 from wiass.files import write_text
-from wiass.plots import ZOOM_SECONDS, has_close_up, plot_alignment, plot_energy, plot_spectrograms
+from wiass.lyrics import ONSET_TOLERANCE_S, LyricsTiming
+from wiass.plots import (
+    ZOOM_SECONDS,
+    close_up_start,
+    has_close_up,
+    is_symbolic,
+    plot_alignment,
+    plot_energy,
+    plot_spectrograms,
+)
 from wiass.report_text import (
     METRIC_LEGEND,
     Cell,
     kind_phrase,
     metric_rows,
+    onset_sentences,
     reading,
+    song_onsets,
     song_table,
     summary_sentences,
     summary_values,
     tie_note,
+    true_lyrics,
 )
-from wiass.runs import METRICS, TABLE_STATISTIC, Run, System, Track, load_alignment, load_run
+from wiass.runs import (
+    LYRICS_FILES,
+    METRICS,
+    TABLE_STATISTIC,
+    Alignment,
+    Run,
+    System,
+    Track,
+    load_alignment,
+    load_run,
+)
 
 
 def _slug(text: str) -> str:
@@ -51,26 +80,56 @@ def _href(target: Path, page_dir: Path) -> str:
 
 
 @dataclass(frozen=True)
+class LyricWord:
+    """A word of the lyrics panel: found ``start`` and ``end`` (seconds), a ``title`` with its
+    times (and its true onset where known), ``off`` when found farther than the tolerance."""
+
+    text: str
+    start: float
+    end: float
+    title: str
+    off: bool = False
+
+
+@dataclass(frozen=True)
+class LyricsPanel:
+    """The lyrics of an estimate with their found timing: ``lines`` of words, the timing files
+    ``(name, link)`` and a ``note`` on the timing against the truth ("" where unknown)."""
+
+    lines: tuple[tuple[LyricWord, ...], ...]
+    files: tuple[tuple[str, str], ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Panel:
-    """One source of a track in the page: label, audio link, spectrogram link, scores."""
+    """One source of a track in the page: label, audio link and element id, spectrogram link,
+    scores, and for an estimate with lyrics its lyrics panel."""
 
     label: str
     note: str
     audio: str
     image: str
     cells: tuple[Cell, ...] = ()
+    audio_id: str = ""
+    lyrics: LyricsPanel | None = None
 
 
 @dataclass(frozen=True)
 class AlignmentFigure:
-    """A system's alignment figure; ``zoom``: seconds of its close-up, if any; ``files``:
-    ``(name, link)`` of the alignment files a user can take away."""
+    """A system's alignment figure; ``zoom``: seconds of its close-up, if any, starting at
+    ``zoom_start``; ``files``: ``(name, link)`` of the alignment files a user can take away;
+    ``symbols``: the side information is lyrics symbols; ``has_words``: the words are written
+    over the attention."""
 
     system: str
     phrase: str
     image: str
     zoom: float | None = None
     files: tuple[tuple[str, str], ...] = ()
+    zoom_start: float = 0.0
+    symbols: bool = False
+    has_words: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,20 +150,61 @@ def _system_key(index: int, system: System) -> str:
 
 
 def _alignment_figure(
-    run: Run, track: Track, system: System, path: Path, page_dir: Path
+    system: System, alignment: Alignment, folder: Path, path: Path, page_dir: Path
 ) -> AlignmentFigure:
-    """Draw the alignment figure of a system on a track into ``path``."""
-    folder = run.output_dir(track, system.name)
-    alignment = load_alignment(folder)
+    """Draw the alignment figure of a system's output ``folder`` into ``path``."""
     plot_alignment(alignment, f"{system.name}: learned alignment", path)
     names = ["alignment.json"] + (["alignment_labels.txt"] if alignment.is_activity else [])
+    if alignment.lyrics is not None:
+        names += [name for name in LYRICS_FILES if (folder / name).is_file()]
+    close_up = has_close_up(alignment)
     return AlignmentFigure(
         system=system.name,
         phrase=kind_phrase(system),
         image=_href(path, page_dir),
-        zoom=ZOOM_SECONDS if has_close_up(alignment) else None,
+        zoom=ZOOM_SECONDS if close_up else None,
         files=tuple((name, _href(folder / name, page_dir)) for name in names),
+        zoom_start=close_up_start(alignment) if close_up else 0.0,
+        symbols=is_symbolic(alignment),
+        has_words=alignment.lyrics is not None and bool(alignment.lyrics.words),
     )
+
+
+def _word(word_text: str, start: float, end: float, true_start: float | None) -> LyricWord:
+    title = f"{start:.2f}\u2013{end:.2f} s"
+    if true_start is None:
+        return LyricWord(word_text, start, end, title)
+    error = abs(start - true_start)
+    return LyricWord(
+        word_text,
+        start,
+        end,
+        f"{title} · true onset {true_start:.2f} s ({error:.2f} s off)",
+        error > ONSET_TOLERANCE_S,
+    )
+
+
+def lyrics_panel(
+    timing: LyricsTiming, truth: LyricsTiming | None, files: Sequence[tuple[str, str]]
+) -> LyricsPanel:
+    """The lyrics panel of an estimate: its ``timing``'s words by line (lines without words
+    left out), compared word by word with ``truth`` where it times the same words."""
+    summary = song_onsets(timing, truth)
+    true_starts: list[float | None] = [None] * len(timing.words)
+    if summary is not None and truth is not None:
+        true_starts = [w.start for w in truth.words]
+    lines: list[list[LyricWord]] = [[] for _ in timing.lines]
+    for word, true_start in zip(timing.words, true_starts, strict=True):
+        lines[word.line].append(_word(word.text, word.start, word.end, true_start))
+    note = ""
+    if summary is not None:
+        note = (
+            f"Word onsets against the true timing: mean error {summary['mean_abs_error_s']:.2f} s,"
+            f" median {summary['median_abs_error_s']:.2f} s,"
+            f" {100 * summary['share_within']:.0f} % within {ONSET_TOLERANCE_S:g} s"
+            f" ({summary['words']} word{'s' if summary['words'] != 1 else ''})."
+        )
+    return LyricsPanel(tuple(tuple(line) for line in lines if line), tuple(files), note)
 
 
 def _track_files(run: Run, track: Track, keys: Sequence[str]) -> tuple[dict[str, Path], list[str]]:
@@ -128,9 +228,36 @@ def _estimate_note(system: System) -> str:
     return f"estimate · {kind_phrase(system)}"
 
 
+def _alignments(run: Run, track: Track, keys: Sequence[str]) -> dict[str, Alignment]:
+    """The alignment of every system of the run that has one on ``track``, by system key."""
+    return {
+        key: load_alignment(run.output_dir(track, system.name))
+        for key, system in zip(keys, run.systems, strict=True)
+        if system.has_alignment
+    }
+
+
+def _lyrics_panels(
+    run: Run, track: Track, keys: Sequence[str], alignments: dict[str, Alignment], page_dir: Path
+) -> dict[str, LyricsPanel]:
+    """The lyrics panel of every system of the run that found the timing of lyrics."""
+    truth = true_lyrics(run, track)
+    panels = {}
+    for key, system in zip(keys, run.systems, strict=True):
+        timing = alignments[key].lyrics if key in alignments else None
+        if timing is not None and timing.words:
+            folder = run.output_dir(track, system.name)
+            files = [
+                (n, _href(folder / n, page_dir)) for n in LYRICS_FILES if (folder / n).is_file()
+            ]
+            panels[key] = lyrics_panel(timing, truth, files)
+    return panels
+
+
 def _render_track(run: Run, index: int, track: Track, page_dir: Path, assets: Path) -> TrackSection:
     """Draw every figure of one track and describe its section of the page."""
     prefix = f"{index:02d}-{_slug(track.name)}"
+    anchor = f"track-{prefix}"
     keys = [_system_key(i, s) for i, s in enumerate(run.systems)]
     files, notes = _track_files(run, track, keys)
     signals = {key: read_audio(file) for key, file in files.items()}
@@ -139,10 +266,18 @@ def _render_track(run: Run, index: int, track: Track, page_dir: Path, assets: Pa
     cells = {}
     if run.scores is not None:
         cells = metric_rows({s.name: run.scores[s.name][track.name] for s in run.systems})
+    alignments = _alignments(run, track, keys)
+    lyrics = _lyrics_panels(run, track, keys, alignments, page_dir)
 
     def panel(key: str, label: str, note: str, row: Sequence[Cell] = ()) -> Panel:
         return Panel(
-            label, note, _href(files[key], page_dir), _href(images[key], page_dir), tuple(row)
+            label,
+            note,
+            _href(files[key], page_dir),
+            _href(images[key], page_dir),
+            tuple(row),
+            audio_id=f"audio-{prefix}-{key}",
+            lyrics=lyrics.get(key),
         )
 
     energy = None
@@ -153,21 +288,27 @@ def _render_track(run: Run, index: int, track: Track, page_dir: Path, assets: Pa
             plot_energy(truth, estimates, rate, assets / f"{prefix}-energy.png"), page_dir
         )
     references = [("mixture", "Mixture", "input"), ("true-vocals", "True vocals", "target")]
-    alignments = [
-        _alignment_figure(run, track, system, assets / f"{prefix}-alignment-{key}.png", page_dir)
+    figures = [
+        _alignment_figure(
+            system,
+            alignments[key],
+            run.output_dir(track, system.name),
+            assets / f"{prefix}-alignment-{key}.png",
+            page_dir,
+        )
         for key, system in zip(keys, run.systems, strict=True)
-        if system.has_alignment
+        if key in alignments
     ]
     return TrackSection(
         name=track.name,
-        anchor=f"track-{prefix}",
+        anchor=anchor,
         seconds=track.seconds,
         references=tuple(panel(*ref) for ref in references if ref[0] in files),
         estimates=tuple(
             panel(key, s.name, _estimate_note(s), cells.get(s.name, ()))
             for key, s in zip(keys, run.systems, strict=True)
         ),
-        alignments=tuple(alignments),
+        alignments=tuple(figures),
         energy=energy,
         notes=tuple(notes),
     )
@@ -202,7 +343,7 @@ def render_html(run: Run, sections: Sequence[TrackSection]) -> str:
         scored=scored,
         created=_when(run.created),
         reading=reading(run) if scored else "",
-        sentences=summary_sentences(run) if scored else [],
+        sentences=summary_sentences(run) + onset_sentences(run) if scored else [],
         metrics=METRICS,
         statistic=TABLE_STATISTIC,
         legend=METRIC_LEGEND,
@@ -212,6 +353,8 @@ def render_html(run: Run, sections: Sequence[TrackSection]) -> str:
         kind_phrase=kind_phrase,
         sections=sections,
         total_seconds=sum(t.seconds for t in run.tracks),
+        has_lyrics=any(p.lyrics is not None for s in sections for p in s.estimates),
+        tolerance=ONSET_TOLERANCE_S,
     )
 
 
@@ -244,4 +387,11 @@ def build_report(
     return page
 
 
-__all__ = ["assets_folder", "build_report", "render_html"]
+__all__ = [
+    "LyricWord",
+    "LyricsPanel",
+    "assets_folder",
+    "build_report",
+    "lyrics_panel",
+    "render_html",
+]

@@ -2,7 +2,10 @@
 and of ``wiass demo``'s printout.
 
 Everything here reads the scores of a :class:`wiass.runs.Run` (dB; None where undefined) and
-is only used for runs that have scores (``run.scores`` is not None).
+is only used for runs that have scores (``run.scores`` is not None). The word timing of a
+system with lyrics is scored from the files (:func:`word_onsets`): the found timing in its
+output folder's ``lyrics.json``, the true timing in the ``lyrics.json`` beside a track's true
+vocals (``wiass demo`` writes it there).
 """
 
 from __future__ import annotations
@@ -10,8 +13,14 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from wiass.runs import METRICS, TABLE_STATISTIC, Run, System
+import numpy as np
+
+from wiass.data.tracks import track_lyrics
+from wiass.errors import MetricsError
+from wiass.lyrics import ONSET_TOLERANCE_S, LyricsTiming, onset_summary, word_onset_errors
+from wiass.runs import METRICS, TABLE_STATISTIC, Run, System, Track
 
 LOWER_IS_BETTER = frozenset({"PES", "EPS"})
 METRIC_LEGEND = (
@@ -29,6 +38,7 @@ KIND_PHRASES = {
     "A3.2": "time-warped vocal-activity information",
     "M1": "frame-aligned vocal-magnitude information",
     "M2": "coarse vocal-magnitude information",
+    "phonemes": "the lyrics as text",
 }
 _CHANGE_DB = 0.05
 """Differences smaller than this (dB) are reported as no change."""
@@ -363,3 +373,97 @@ def _summary(run: Run) -> dict[str, dict[str, dict[str, float | None]]]:
     if run.summary is None:
         raise ValueError(f"{run.root}: the run has no scores")
     return run.summary
+
+
+# --------------------------------------------------------------------------- word timing
+
+
+def true_lyrics(run: Run, track: Track) -> LyricsTiming | None:
+    """The true timed lyrics of a track: ``lyrics.json`` beside its true vocals, where known."""
+    if track.vocals is None:
+        return None
+    return track_lyrics(run.path(track.vocals).parent)
+
+
+def found_lyrics(folder: Path) -> LyricsTiming | None:
+    """The timed lyrics a separation found: ``lyrics.json`` of its output ``folder``, if any."""
+    return track_lyrics(folder) if (folder / "lyrics.json").is_file() else None
+
+
+def song_onsets(found: LyricsTiming | None, truth: LyricsTiming | None) -> dict[str, float] | None:
+    """:func:`wiass.lyrics.onset_summary` of one song's found word onsets against the true ones;
+    None when either is missing, has no words, or they do not time the same words."""
+    if found is None or truth is None or not truth.words:
+        return None
+    if [w.text.lower() for w in found.words] != [w.text.lower() for w in truth.words]:
+        return None
+    try:
+        return onset_summary(word_onset_errors(found, truth), ONSET_TOLERANCE_S)
+    except MetricsError:
+        return None
+
+
+@dataclass(frozen=True)
+class WordOnsets:
+    """How well a system timed the words, in the Jamendo/MIREX protocol: per song the mean and
+    median absolute word-onset error (s) and the share of onsets within
+    :data:`~wiass.lyrics.ONSET_TOLERANCE_S`, then the mean over ``songs``; ``words`` in all."""
+
+    mean_s: float
+    median_s: float
+    share_within: float
+    songs: int
+    words: int
+
+
+def word_onsets(run: Run) -> dict[str, WordOnsets]:
+    """For every system that found the timing of lyrics whose true timing the run knows: its
+    :class:`WordOnsets` over the songs where both are there (systems without any are left
+    out)."""
+    result = {}
+    truths = {track.name: true_lyrics(run, track) for track in run.tracks}
+    for system in run.systems:
+        songs = [
+            summary
+            for track in run.tracks
+            if (
+                summary := song_onsets(
+                    found_lyrics(run.output_dir(track, system.name)), truths[track.name]
+                )
+            )
+            is not None
+        ]
+        if songs:
+            result[system.name] = WordOnsets(
+                mean_s=float(np.mean([s["mean_abs_error_s"] for s in songs])),
+                median_s=float(np.mean([s["median_abs_error_s"] for s in songs])),
+                share_within=float(np.mean([s["share_within"] for s in songs])),
+                songs=len(songs),
+                words=int(sum(s["words"] for s in songs)),
+            )
+    return result
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def onset_sentence(system: System, onsets: WordOnsets) -> str:
+    """What a system's word timing came to, in one sentence."""
+    over = (
+        f"over {_count(onsets.words, 'word')}"
+        if onsets.songs == 1
+        else f"mean over {onsets.songs} songs, {_count(onsets.words, 'word')}"
+    )
+    return (
+        f"From {kind_phrase(system)} alone, {system.name} found the words with a mean onset "
+        f"error of {onsets.mean_s:.2f} s (median {onsets.median_s:.2f} s), "
+        f"{100 * onsets.share_within:.0f} % of the onsets within {ONSET_TOLERANCE_S:g} s of "
+        f"the true ones ({over})."
+    )
+
+
+def onset_sentences(run: Run) -> list[str]:
+    """:func:`onset_sentence` of every system of the run with scored word timing."""
+    onsets = word_onsets(run)
+    return [onset_sentence(s, onsets[s.name]) for s in run.systems if s.name in onsets]
