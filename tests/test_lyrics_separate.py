@@ -17,6 +17,7 @@ import wiass
 from wiass.cli import main
 from wiass.errors import SideInfoError
 from wiass.lyrics import parse_lyrics, timing_from_json
+from wiass.lyrics.symbols import WORD_BOUNDARY
 from wiass.runs import LYRICS_FILES, load_alignment
 
 LYRICS = "love me tender\nlove me true\n"
@@ -62,7 +63,9 @@ def test_separate_returns_word_times_in_order(checkpoints) -> None:
     assert result.side_info.n_steps == len(lyrics.symbols())
     assert result.steps.alignment is not None
     covered = result.step_times.end - result.step_times.start
-    assert np.all(covered > 0), "every symbol gets at least one frame"
+    boundary = np.array(lyrics.symbols()) == WORD_BOUNDARY
+    assert np.all(covered[~boundary] > 0), "every sounding symbol gets at least one frame"
+    assert np.all(covered[boundary] == 0), "word boundaries take no time"
 
 
 def test_separate_accepts_a_lyrics_file(checkpoints, tmp_path) -> None:

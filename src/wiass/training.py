@@ -49,6 +49,7 @@ from wiass.data.dataset import SeparationDataset, batch_magnitudes, collate
 from wiass.data.tracks import TrackSource, open_source
 from wiass.errors import CheckpointError, ConfigError, OutputError
 from wiass.files import write_text
+from wiass.lyrics.symbols import SYMBOL_INDEX, WORD_BOUNDARY
 from wiass.separator import build_model, load_separator, save_separator, separator_payload
 from wiass.sideinfo import check_params, get_kind
 from wiass.transforms import magnitude
@@ -189,13 +190,15 @@ def _check_excerpt(config: Config, longest: float, description: str) -> None:
 def ctc_loss(log_probs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
     """CTC loss of symbol log-probabilities ``(B, N, V)`` against, per example, the symbols of
     its side information that sound in the excerpt (true alignment >= 0: the lyrics of the
-    excerpt, in order, without their timing), blank = symbol 0; examples without any (side-
-    information dropout, a silent excerpt) are left out. Mean over examples of the loss per
-    target symbol."""
-    inside = batch["alignment"] >= 0
-    if batch["side_info"].shape[1] == 0 or not bool(inside.any()):
+    excerpt, in order, without their timing; word boundaries left out, as they make no sound),
+    blank = symbol 0; examples without any (side-information dropout, a silent excerpt) are
+    left out. Mean over examples of the loss per target symbol."""
+    if batch["side_info"].shape[1] == 0:
         return log_probs.sum() * 0.0
     symbols = batch["side_info"][..., 0].round().long()
+    inside = (batch["alignment"] >= 0) & (symbols != SYMBOL_INDEX[WORD_BOUNDARY])
+    if not bool(inside.any()):
+        return log_probs.sum() * 0.0
     lengths = inside.sum(dim=1)
     keep = lengths > 0
     targets = symbols[inside & keep[:, None]]

@@ -9,7 +9,8 @@ frame's log-probabilities of the symbols (symbol 0, padding, standing for CTC's 
 best CTC path through the whole song's symbol sequence (:func:`ctc_path`: each frame emits the
 current symbol, a blank, or the next symbol; the path starts at the opening pause and ends at
 the closing one) places every symbol: a step lasts from the frame it is first emitted on to the
-frame the next one is. The chunks then attend to the steps the path puts near them, as for the
+frame the next one is; word boundaries make no sound and take no time (they sit where the next
+word starts). The chunks then attend to the steps the path puts near them, as for the
 other kinds.
 
 Why a recogniser: the attention's own content scores, learned only through the separation
@@ -28,6 +29,7 @@ import numpy as np
 import torch
 
 from wiass.inference.alignment import GlobalAlignment
+from wiass.lyrics.symbols import SYMBOL_INDEX, WORD_BOUNDARY
 from wiass.separator import Separator
 from wiass.sideinfo import SideInfo
 from wiass.transforms import stft
@@ -83,13 +85,23 @@ def align_lyrics(separator: Separator, side: SideInfo, model_audio: np.ndarray) 
     ``model_audio (C, T)`` (the song must have at least as many frames as steps)."""
     log_probs = symbol_log_probs(separator, model_audio)
     symbols = side.values[:, 0].round().astype(np.int64)
-    path = ctc_path(log_probs, symbols)
+    sounding = np.flatnonzero(symbols != SYMBOL_INDEX[WORD_BOUNDARY])
+    path = sounding[ctc_path(log_probs, symbols[sounding])]
     steps = np.arange(symbols.size)
     first = np.searchsorted(path, steps, side="left")
     last = np.searchsorted(path, steps, side="right") - 1
     centres = (first + np.maximum(first, last)) / 2.0
     rate = log_probs.shape[0] / symbols.size
-    return GlobalAlignment(path, centres, rate, step_confidence(log_probs, symbols, path))
+    confidence = step_confidence(log_probs, symbols, path)
+    return GlobalAlignment(path, centres, rate, _boundary_confidence(confidence, symbols))
+
+
+def _boundary_confidence(confidence: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+    """Word boundaries take no frames; each gets the mean confidence of its two neighbours."""
+    out = confidence.copy()
+    for step in np.flatnonzero(symbols == SYMBOL_INDEX[WORD_BOUNDARY]):
+        out[step] = confidence[max(step - 1, 0) : step + 2 : 2].mean()
+    return out
 
 
 __all__ = ["align_lyrics", "ctc_path", "step_confidence", "symbol_log_probs"]
