@@ -11,13 +11,13 @@ from helpers import TINY_MODEL
 
 from wiass.config import Config, ModelConfig, SideInfoConfig
 from wiass.errors import ConfigError
-from wiass.inference.lyrics_alignment import ctc_path, step_confidence
+from wiass.inference.lyrics_alignment import SymbolScores, step_confidence, symbol_path
 from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, SYMBOLS, WORD_BOUNDARY
 from wiass.model import InformedSeparator
 from wiass.separator import build_model
 from wiass.sideinfo import get_kind
-from wiass.sideinfo.phonemes import excerpt_phonemes, phoneme_steps
-from wiass.training import ctc_loss
+from wiass.sideinfo.phonemes import excerpt_phonemes, frame_symbols, phoneme_steps
+from wiass.training import symbol_loss
 
 
 @dataclass
@@ -115,74 +115,81 @@ def test_excerpt_in_a_long_pause_gets_the_pause() -> None:
     assert side.alignment.tolist() == [2]
 
 
-def _spiky(durations: list[int], symbols: list[int], vocabulary: int = 8) -> np.ndarray:
-    """CTC-like log-probabilities: each step's symbol spikes on its first frame, blank (0)
-    on the others."""
-    frames = sum(durations)
-    probs = np.full((frames, vocabulary), 0.01)
-    probs[:, 0] = 0.9
-    start = 0
-    for duration, symbol in zip(durations, symbols, strict=True):
-        probs[start, :] = 0.01
-        probs[start, symbol] = 0.9
-        start += duration
-    return np.log(probs / probs.sum(axis=1, keepdims=True))
+def _posteriors(durations: list[int], symbols: list[int], vocabulary: int = 8) -> np.ndarray:
+    """Log-probabilities that favour each step's symbol over its frames (0.6 against 0.4
+    spread over the others)."""
+    truth = np.repeat(np.array(symbols), durations)
+    probs = np.full((truth.size, vocabulary), 0.4 / (vocabulary - 1))
+    probs[np.arange(truth.size), truth] = 0.6
+    return np.log(probs)
 
 
-def test_ctc_path_puts_each_step_from_its_spike_to_the_next() -> None:
-    durations, symbols = [5, 1, 3, 8, 2, 6], [1, 3, 4, 3, 5, 1]
-    path = ctc_path(_spiky(durations, symbols), np.array(symbols))
-    np.testing.assert_array_equal(path, np.repeat(np.arange(6), durations))
+def test_symbol_path_recovers_uneven_step_lengths() -> None:
+    durations, symbols = [30, 2, 2, 20, 1, 40, 7], [1, 5, 6, 7, 3, 6, 1]
+    path = symbol_path(_posteriors(durations, symbols), np.array(symbols))
+    np.testing.assert_array_equal(path, np.repeat(np.arange(7), durations))
 
 
-def test_ctc_path_follows_the_head_not_the_uniform_split() -> None:
-    durations, symbols = [30, 2, 2, 20, 1, 40], [1, 5, 6, 7, 2, 1]
-    path = ctc_path(_spiky(durations, symbols), np.array(symbols))
-    starts = np.searchsorted(path, np.arange(6))
-    np.testing.assert_array_equal(starts, np.cumsum([0, *durations[:-1]]))
+def test_symbol_path_tells_repeated_symbols_apart_by_order() -> None:
+    durations, symbols = [4, 6, 3, 6, 4], [1, 5, 6, 5, 1]
+    path = symbol_path(_posteriors(durations, symbols), np.array(symbols))
+    np.testing.assert_array_equal(path, np.repeat(np.arange(5), durations))
 
 
-def test_ctc_path_separates_repeated_symbols_by_a_blank() -> None:
-    log_probs = np.log(np.full((6, 4), 0.25))
-    path = ctc_path(log_probs, np.array([2, 2, 2]))
-    assert path[0] == 0 and path[-1] == 2 and np.all(np.diff(path) >= 0)
-    assert np.all(np.bincount(path, minlength=3) >= 1)
-
-
-def test_ctc_path_visits_every_step_even_against_the_head() -> None:
-    durations, symbols = [6, 6, 6], [1, 3, 4]
-    log_probs = _spiky(durations, symbols)
-    path = ctc_path(log_probs, np.array([1, 3, 4, 6]))
+def test_symbol_path_visits_every_step_even_against_the_recogniser() -> None:
+    log_probs = _posteriors([6, 6, 6], [1, 3, 4])
+    path = symbol_path(log_probs, np.array([1, 3, 4, 6]))
     assert path[0] == 0 and path[-1] == 3 and set(np.diff(path).tolist()) <= {0, 1}
 
 
-def test_confidence_is_the_spike_height() -> None:
+def test_symbol_path_coarse_to_fine_matches_the_full_search(monkeypatch) -> None:
+    from wiass.inference import alignment
+
+    rng = np.random.default_rng(1)
+    durations = rng.integers(2, 12, size=60).tolist()
+    symbols = (np.arange(60) % 6 + 1).tolist()
+    log_probs = _posteriors(durations, symbols)
+    monkeypatch.setattr(alignment, "MAX_CELLS", 4000)
+    path = symbol_path(log_probs, np.array(symbols))
+    np.testing.assert_array_equal(path, np.repeat(np.arange(60), durations))
+
+
+def test_symbol_scores_pool_to_the_block_mean() -> None:
+    rng = np.random.default_rng(0)
+    scores = SymbolScores(rng.standard_normal((12, 4)), rng.standard_normal((6, 4)))
+    full = scores.rows(slice(0, 12), slice(0, 6))
+    pooled = scores.pooled(3).rows(slice(0, 4), slice(0, 2))
+    np.testing.assert_allclose(pooled, full.reshape(4, 3, 2, 3).mean(axis=(1, 3)))
+
+
+def test_confidence_is_the_mean_probability_of_the_step() -> None:
     durations, symbols = [4, 4, 4], [1, 3, 4]
-    log_probs = _spiky(durations, symbols)
+    log_probs = _posteriors(durations, symbols)
     path = np.repeat(np.arange(3), durations)
     confidence = step_confidence(log_probs, np.array(symbols), path)
-    np.testing.assert_allclose(confidence, np.exp(log_probs[[0, 4, 8], symbols]))
-    assert np.all(confidence > 0.5)
+    np.testing.assert_allclose(confidence, 0.6)
     wrong = step_confidence(log_probs, np.array([5, 6, 7]), path)
-    assert np.all(wrong < 0.1)
+    np.testing.assert_allclose(wrong, 0.4 / 7)
 
 
-def test_ctc_loss_uses_the_sung_symbols_only() -> None:
-    log_probs = torch.log_softmax(torch.randn(3, 12, 8), dim=-1)
-    batch = {
-        "side_info": torch.tensor([[[2.0], [3.0], [4.0]], [[5.0], [6.0], [0.0]], [[0.0]] * 3]),
-        "alignment": torch.tensor([[-1, 2, 7], [0, -1, -1], [-1, -1, -1]]),
-    }
-    loss = ctc_loss(log_probs, batch)
-    expected = torch.nn.functional.ctc_loss(
-        log_probs[:2].transpose(0, 1),
-        torch.tensor([3, 4, 5]),
-        torch.tensor([12, 12]),
-        torch.tensor([2, 1]),
-        blank=0,
-        zero_infinity=True,
+def test_frame_symbols_name_the_sung_symbol_and_pause_in_rests() -> None:
+    steps = phoneme_steps(_timing(), duration=5.0)
+    labels = frame_symbols(steps, 9, 10, 10.0)  # 0.9 .. 1.8 s
+    names = [SYMBOLS[i] for i in labels]
+    assert names == [PAUSE, "HH", "AY", "AY", "Y", "UW", "UW", PAUSE, PAUSE, PAUSE]
+    gap = _Timing(
+        ("a b",),
+        (_Word("a", 0, (_Phoneme("AH", 1.0, 1.2),)), _Word("b", 0, (_Phoneme("B", 1.5, 1.6),))),
     )
-    torch.testing.assert_close(loss, expected)
+    labels = frame_symbols(phoneme_steps(gap, 2.0), 10, 6, 10.0)
+    assert [SYMBOLS[i] for i in labels] == ["AH", "AH", PAUSE, PAUSE, PAUSE, "B"]
+
+
+def test_symbol_loss_is_the_frame_cross_entropy() -> None:
+    log_probs = torch.log_softmax(torch.randn(2, 5, 8), dim=-1)
+    labels = torch.tensor([[1, 1, 3, 3, 4], [2, 5, 5, 6, 1]])
+    expected = -log_probs.gather(2, labels[..., None]).mean()
+    torch.testing.assert_close(symbol_loss(log_probs, {"frame_symbols": labels}), expected)
 
 
 def test_symbol_indices_are_stable() -> None:

@@ -122,13 +122,13 @@ class TrainConfig:
     matrix products and LSTMs in bfloat16 under autocast (weights stay float32), about 1.6-2x
     faster on CPUs with AVX512-BF16 and on recent GPUs; ``auto`` picks ``bf16-mixed`` where the
     device runs a bfloat16 LSTM and ``32-true`` elsewhere
-    (:func:`wiass.training.resolve_precision`). ``ctc_weight``: for lyrics (the ``phonemes``
-    kind), the weight of the CTC loss that teaches the model's symbol head which symbols an
-    excerpt sings (:func:`wiass.training.ctc_loss`), added to the separation loss.
+    (:func:`wiass.training.resolve_precision`). ``symbol_weight``: for lyrics (the ``phonemes``
+    kind), the weight of the loss that teaches the model's symbol recogniser which symbol is
+    sung at every frame (:func:`wiass.training.symbol_loss`), added to the separation loss.
     """
 
     loss: str = "l1"
-    ctc_weight: float = 0.05
+    symbol_weight: float = 0.05
     learning_rate: float = 1e-3
     weight_decay: float = 0.0
     max_epochs: int = 100
@@ -300,7 +300,7 @@ _AT_LEAST_ZERO = (
     "data.num_workers", "data.cache_mb", "model.position_frequencies",
     "train.early_stopping_patience", "train.lr_patience", "train.seed",
     "side_info.warp_strength", "model.position_prior", "train.weight_decay",
-    "train.gradient_clip", "train.ctc_weight",
+    "train.gradient_clip", "train.symbol_weight",
 )  # fmt: skip
 _ABOVE_ZERO = ("data.excerpt_seconds", "side_info.activity_threshold_db", "train.learning_rate")
 _FRACTIONS = ("data.validation_fraction", "model.dropout", "side_info.dropout")

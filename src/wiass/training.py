@@ -49,7 +49,6 @@ from wiass.data.dataset import SeparationDataset, batch_magnitudes, collate
 from wiass.data.tracks import TrackSource, open_source
 from wiass.errors import CheckpointError, ConfigError, OutputError
 from wiass.files import write_text
-from wiass.lyrics.symbols import SYMBOL_INDEX, WORD_BOUNDARY
 from wiass.separator import build_model, load_separator, save_separator, separator_payload
 from wiass.sideinfo import check_params, get_kind
 from wiass.transforms import magnitude
@@ -187,31 +186,12 @@ def _check_excerpt(config: Config, longest: float, description: str) -> None:
         )
 
 
-def ctc_loss(log_probs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
-    """CTC loss of symbol log-probabilities ``(B, N, V)`` against, per example, the symbols of
-    its side information that sound in the excerpt (true alignment >= 0: the lyrics of the
-    excerpt, in order, without their timing; word boundaries left out, as they make no sound),
-    blank = symbol 0; examples without any (side-information dropout, a silent excerpt) are
-    left out. Mean over examples of the loss per target symbol."""
-    if batch["side_info"].shape[1] == 0:
-        return log_probs.sum() * 0.0
-    symbols = batch["side_info"][..., 0].round().long()
-    inside = (batch["alignment"] >= 0) & (symbols != SYMBOL_INDEX[WORD_BOUNDARY])
-    if not bool(inside.any()):
-        return log_probs.sum() * 0.0
-    lengths = inside.sum(dim=1)
-    keep = lengths > 0
-    targets = symbols[inside & keep[:, None]]
-    frames = torch.full((int(keep.sum()),), log_probs.shape[1], dtype=torch.long)
-    return functional.ctc_loss(
-        log_probs[keep].transpose(0, 1),
-        targets,
-        frames,
-        lengths[keep],
-        blank=0,
-        reduction="mean",
-        zero_infinity=True,
-    )
+def symbol_loss(log_probs: torch.Tensor, batch: dict[str, Any]) -> torch.Tensor:
+    """Cross-entropy of the recogniser's symbol log-probabilities ``(B, N, V)`` against the
+    symbol sung at every frame (``batch["frame_symbols"]``, from the timed lyrics of the
+    training songs), mean over frames."""
+    labels = batch["frame_symbols"].to(log_probs.device)
+    return functional.nll_loss(log_probs.transpose(1, 2), labels)
 
 
 class SeparatorModule(L.LightningModule):
@@ -242,19 +222,19 @@ class SeparatorModule(L.LightningModule):
     def batch_loss(self, batch: dict[str, Any], stage: str = "train") -> torch.Tensor:
         """The loss of a collated batch: its magnitudes (:func:`batch_magnitudes`, one STFT
         on the batch's device), the model, the loss against the target magnitudes; for a
-        symbolic model (lyrics) plus ``train.ctc_weight`` times the CTC loss of its symbol
-        recogniser against the symbols sung in each excerpt (:func:`ctc_loss`)."""
+        symbolic model (lyrics) plus ``train.symbol_weight`` times the loss of its symbol
+        recogniser against the symbol sung at every frame (:func:`symbol_loss`)."""
         mix, target = batch_magnitudes(batch, self.config.audio.stft)
         if not self.model.side_symbols:
             estimate, _ = self(mix, batch["side_info"], batch["side_mask"])
             return self.loss_fn(estimate, target)
         estimate, _ = self(mix, batch["side_info"], batch["side_mask"])
         separation = self.loss_fn(estimate, target)
-        recognition = ctc_loss(self.model.symbol_log_probs(mix), batch)
+        recognition = symbol_loss(self.model.symbol_log_probs(mix), batch)
         size = len(batch["track"])
         self.log(f"{stage}_separation", separation, on_epoch=True, batch_size=size)
-        self.log(f"{stage}_ctc", recognition, on_epoch=True, batch_size=size)
-        return separation + self.config.train.ctc_weight * recognition
+        self.log(f"{stage}_symbols", recognition, on_epoch=True, batch_size=size)
+        return separation + self.config.train.symbol_weight * recognition
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self.batch_loss(batch)

@@ -73,7 +73,7 @@ from wiass.sideinfo import (
     kind_dim,
     target_features,
 )
-from wiass.sideinfo.phonemes import PhonemeSteps, excerpt_phonemes, phoneme_steps
+from wiass.sideinfo.phonemes import PhonemeSteps, excerpt_phonemes, frame_symbols, phoneme_steps
 from wiass.transforms import STFTConfig, magnitude
 
 MIB = 2**20
@@ -104,7 +104,8 @@ class SeparationDataset(Dataset):
     at the model's rate (``samples = round(excerpt_seconds * sample_rate)``), ``side_info``
     ``(M, D)`` float32, ``alignment`` ``(M,)`` int64 (the excerpt frame each step describes, -1
     for padding or when unknown), ``track`` (name of the target's track) and ``start`` (its
-    first sample, a multiple of the hop).
+    first sample, a multiple of the hop); for the ``phonemes`` kind also ``frame_symbols``
+    ``(N,)`` int64, the symbol sung at every frame of the excerpt (what its recogniser learns).
     """
 
     def __init__(
@@ -157,7 +158,7 @@ class SeparationDataset(Dataset):
         alignment = side.alignment
         if alignment is None:
             alignment = np.full(side.n_steps, -1, dtype=np.int64)
-        return {
+        item = {
             "mix_audio": torch.from_numpy(mix_audio),
             "target_audio": torch.from_numpy(target_audio),
             "side_info": torch.from_numpy(np.ascontiguousarray(side.values, dtype=np.float32)),
@@ -165,6 +166,13 @@ class SeparationDataset(Dataset):
             "track": self.source.tracks[target.track].name,
             "start": target.start,
         }
+        if self.symbolic:
+            frame_rate = self.config.audio.sample_rate / self.hop
+            labels = frame_symbols(
+                self.phonemes[target.track], target.start // self.hop, self.n_frames, frame_rate
+            )
+            item["frame_symbols"] = torch.from_numpy(labels)
+        return item
 
     @property
     def mixing(self) -> bool:
@@ -382,7 +390,8 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     Returns ``mix_audio``/``target_audio`` ``(B, samples)``, ``side_info`` ``(B, M, D)`` (zeros
     past each example's length), ``side_mask`` ``(B, M)`` bool (True = real step),
     ``alignment`` ``(B, M)`` int64 (-1 for padding), ``track`` (list of names) and ``start``
-    ``(B,)``. :func:`batch_magnitudes` gives the spectrograms.
+    ``(B,)``; for lyrics also ``frame_symbols`` ``(B, N)`` int64, the symbol sung at every
+    frame. :func:`batch_magnitudes` gives the spectrograms.
 
     The arrays are built with numpy, whose copies never wait for torch's intra-op threads (on a
     busy machine a multi-threaded ``torch.stack`` or ``torch.zeros`` of a batch took 2-100 ms
@@ -406,7 +415,7 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         side_info[row, :count] = item["side_info"].numpy()
         side_mask[row, :count] = True
         alignment[row, :count] = item["alignment"].numpy()
-    return {
+    batch_dict = {
         "mix_audio": _stack([item["mix_audio"] for item in items]),
         "target_audio": _stack([item["target_audio"] for item in items]),
         "side_info": torch.from_numpy(side_info),
@@ -415,6 +424,9 @@ def collate(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "track": [item["track"] for item in items],
         "start": torch.tensor([item["start"] for item in items], dtype=torch.int64),
     }
+    if "frame_symbols" in items[0]:
+        batch_dict["frame_symbols"] = _stack([item["frame_symbols"] for item in items])
+    return batch_dict
 
 
 def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:

@@ -1,26 +1,20 @@
 """Whole-song alignment of lyrics (the ``phonemes`` kind) from the model's symbol recogniser.
 
 Activity and band side information can be compared with a blind estimate of the voice; phonemes
-cannot: only the model knows what an ``AH`` sounds like. A symbolic model has a recogniser (a
-BLSTM of its own on the mixture and a linear head) trained with a CTC loss on the symbols each
-training excerpt sings (their order, not their timing: :func:`wiass.training.ctc_loss`), beside
-the separator. At separation time the recogniser reads the whole song once and gives every
-frame's log-probabilities of the symbols (symbol 0, padding, standing for CTC's blank), and the
-best CTC path through the whole song's symbol sequence (:func:`ctc_path`: each frame emits the
-current symbol, a blank, or the next symbol; the path starts at the opening pause and ends at
-the closing one) places every symbol: a step lasts from the frame it is first emitted on to the
-frame the next one is; word boundaries make no sound and take no time (they sit where the next
-word starts). The chunks then attend to the steps the path puts near them, as for the
-other kinds.
+cannot: only the model knows what an ``AH`` sounds like. A symbolic model has, beside its
+separator, a recogniser (a BLSTM of its own on the mixture and a linear head) that learns which
+symbol is sung at every frame (:func:`wiass.training.symbol_loss`). At separation time it reads
+the whole song once and gives every frame's log-probabilities of the symbols; the best monotonic
+path through ``S[n, m] = log p(symbol of step m | frame n)`` (:mod:`wiass.inference.alignment`:
+each frame stays on its step or moves to the next) that starts on the opening pause and ends on
+the closing one places every step: a step lasts from the first frame the path puts on it to the
+first frame of the next. Word boundaries make no sound and take no time: they sit where the next
+word starts. The chunks then attend to the steps the path puts near them, as for the other kinds.
 
-Why a recogniser: the attention's own content scores, learned only through the separation
-loss, did not tell phonemes apart well enough to place words over a whole song (words 4.3 s
-off on average; ``benchmarks/lyrics_alignment.md``).
-
-The dynamic programme is written here: CTC forced alignment (``torchaudio.functional.
-forced_align``) is being removed from torchaudio, which would also be a new dependency for one
-function; it keeps one byte per frame and state for the back-trace (about 13 MB for a 3-minute
-song of 600 symbols at 62.5 frames per second).
+Why a recogniser, and why frame labels: the attention's own content scores, learned only
+through the separation loss, placed words 4.3 s off on average, and a recogniser learnt with a
+CTC loss from the untimed lyrics of each excerpt stayed near all-blank within the training
+budget (words 1.9 s off); see ``benchmarks/lyrics_alignment.md``.
 """
 
 from __future__ import annotations
@@ -28,56 +22,70 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from wiass.inference.alignment import GlobalAlignment
+from wiass.inference.alignment import GlobalAlignment, best_path
 from wiass.lyrics.symbols import SYMBOL_INDEX, WORD_BOUNDARY
 from wiass.separator import Separator
 from wiass.sideinfo import SideInfo
 from wiass.transforms import stft
 
+FORCED_ENDS = 1e6
+"""Score lost per frame's worth of steps skipped at the start or end: lyrics cover the song."""
+
+
+class SymbolScores:
+    """``S[n, m] = frames[n] . steps[m]`` a block at a time (the interface of
+    :class:`~wiass.inference.alignment.StepScores`): with ``frames`` the log-probabilities
+    ``(N, V)`` and ``steps`` the steps' one-hot symbols ``(M, V)``, the log-probability of each
+    step's symbol. Pooling averages blocks of frames and of steps, which averages ``S`` over
+    the block (the score is bilinear)."""
+
+    binary = False
+
+    def __init__(self, frames: np.ndarray, steps: np.ndarray) -> None:
+        self.frames = np.asarray(frames, dtype=np.float64)
+        self.steps = np.asarray(steps, dtype=np.float64)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.frames.shape[0], self.steps.shape[0]
+
+    def rows(self, frames: slice, steps: slice) -> np.ndarray:
+        return self.frames[frames] @ self.steps[steps].T
+
+    def pooled(self, factor: int) -> SymbolScores:
+        return SymbolScores(_pool(self.frames, factor), _pool(self.steps, factor))
+
+
+def _pool(rows: np.ndarray, factor: int) -> np.ndarray:
+    count = -(-rows.shape[0] // factor)
+    padded = np.concatenate([rows, np.repeat(rows[-1:], count * factor - rows.shape[0], 0)])
+    return padded.reshape(count, factor, -1).mean(axis=1)
+
 
 @torch.inference_mode()
 def symbol_log_probs(separator: Separator, model_audio: np.ndarray) -> np.ndarray:
     """Log-probabilities ``(N, V)`` of the symbols at every frame of ``model_audio (C, T)``
-    (at the model's rate), from the model's symbol head."""
+    (at the model's rate), from the model's recogniser."""
     model = separator.model.eval()
     audio = torch.from_numpy(np.ascontiguousarray(model_audio, dtype=np.float32))
     mono = stft(audio[None].to(separator.device), separator.stft).mean(dim=1).abs()
     return model.symbol_log_probs(mono)[0].cpu().numpy().astype(np.float64)
 
 
-def ctc_path(log_probs: np.ndarray, symbols: np.ndarray) -> np.ndarray:
-    """The step of every frame ``(N,)`` on the best CTC path of ``symbols (M,)`` (indices, no
-    blank among them) through ``log_probs (N, V)`` (blank = 0); needs ``N >= M``. A frame
-    belongs to the last symbol emitted at or before it (the first symbol before any)."""
-    n_frames, n_steps = log_probs.shape[0], symbols.size
-    labels = np.zeros(2 * n_steps + 1, dtype=np.int64)
-    labels[1::2] = symbols
-    skip = np.zeros(labels.size, dtype=bool)
-    skip[3::2] = symbols[1:] != symbols[:-1]
-    total = np.full(labels.size, -np.inf)
-    total[:2] = log_probs[0, labels[:2]]
-    moves = np.zeros((n_frames, labels.size), dtype=np.int8)
-    for n in range(1, n_frames):
-        one = np.concatenate([[-np.inf], total[:-1]])
-        two = np.where(skip, np.concatenate([[-np.inf, -np.inf], total[:-2]]), -np.inf)
-        best = np.maximum(total, np.maximum(one, two))
-        moves[n] = np.where(best == total, 0, np.where(best == one, 1, 2))
-        total = best + log_probs[n, labels]
-    state = labels.size - 1 if total[-1] >= total[-2] else labels.size - 2
-    states = np.empty(n_frames, dtype=np.int64)
-    for n in range(n_frames - 1, -1, -1):
-        states[n] = state
-        state -= int(moves[n, state])
-    return np.maximum((states - 1) // 2, 0)
+def symbol_path(log_probs: np.ndarray, symbols: np.ndarray) -> np.ndarray:
+    """The step ``(N,)`` of every frame on the best monotonic path of ``symbols (M,)`` through
+    ``log_probs (N, V)``, from the first step to the last (needs ``N >= M``)."""
+    one_hot = np.eye(log_probs.shape[1])[symbols]
+    return best_path(SymbolScores(log_probs, one_hot), skip_cost=FORCED_ENDS)
 
 
 def step_confidence(log_probs: np.ndarray, symbols: np.ndarray, path: np.ndarray) -> np.ndarray:
-    """``(M,)`` in [0, 1]: per step, the highest probability the head gives its symbol on the
-    frames the path puts on it (0 for a step without frames)."""
+    """``(M,)`` in [0, 1]: per step, the mean probability the recogniser gives its symbol on
+    the frames the path puts on it (0 for a step without frames)."""
     probability = np.exp(log_probs[np.arange(path.size), symbols[path]])
-    peak = np.zeros(symbols.size)
-    np.maximum.at(peak, path, probability)
-    return peak
+    total = np.bincount(path, weights=probability, minlength=symbols.size)
+    count = np.bincount(path, minlength=symbols.size)
+    return np.where(count > 0, total / np.maximum(count, 1), 0.0)
 
 
 def align_lyrics(separator: Separator, side: SideInfo, model_audio: np.ndarray) -> GlobalAlignment:
@@ -86,7 +94,7 @@ def align_lyrics(separator: Separator, side: SideInfo, model_audio: np.ndarray) 
     log_probs = symbol_log_probs(separator, model_audio)
     symbols = side.values[:, 0].round().astype(np.int64)
     sounding = np.flatnonzero(symbols != SYMBOL_INDEX[WORD_BOUNDARY])
-    path = sounding[ctc_path(log_probs, symbols[sounding])]
+    path = sounding[symbol_path(log_probs, symbols[sounding])]
     steps = np.arange(symbols.size)
     first = np.searchsorted(path, steps, side="left")
     last = np.searchsorted(path, steps, side="right") - 1
@@ -104,4 +112,11 @@ def _boundary_confidence(confidence: np.ndarray, symbols: np.ndarray) -> np.ndar
     return out
 
 
-__all__ = ["align_lyrics", "ctc_path", "step_confidence", "symbol_log_probs"]
+__all__ = [
+    "FORCED_ENDS",
+    "SymbolScores",
+    "align_lyrics",
+    "step_confidence",
+    "symbol_log_probs",
+    "symbol_path",
+]

@@ -105,6 +105,18 @@ def excerpt_phonemes(
     return SideInfo(values, alignment, "phonemes", _mean_rate(steps, frame_rate))
 
 
+def frame_symbols(steps: PhonemeSteps, first: int, n_frames: int, frame_rate: float) -> np.ndarray:
+    """The symbol sounding at every frame of ``[first, first + n_frames)`` ``(n_frames,)``
+    int64: the step whose span holds the frame's centre (``n / frame_rate`` s), a pause where
+    none does (a rest inside a line); word boundaries take no time and are never a frame's."""
+    sounding = np.flatnonzero(steps.end > steps.start)
+    times = (first + np.arange(n_frames)) / frame_rate
+    index = np.searchsorted(steps.start[sounding], times, side="right") - 1
+    step = sounding[np.clip(index, 0, None)]
+    inside = (index >= 0) & (times < steps.end[step])
+    return np.where(inside, steps.symbols[step], SYMBOL_INDEX[PAUSE]).astype(np.int64)
+
+
 def _mean_rate(steps: PhonemeSteps, frame_rate: float) -> float:
     """Mean frames per step over the song."""
     span = float(steps.end.max() - steps.start.min())
@@ -117,4 +129,10 @@ def symbol_side_info(symbols: np.ndarray) -> SideInfo:
     return SideInfo(np.asarray(symbols, dtype=np.float32).reshape(-1, 1), None, "phonemes")
 
 
-__all__ = ["PhonemeSteps", "excerpt_phonemes", "phoneme_steps", "symbol_side_info"]
+__all__ = [
+    "PhonemeSteps",
+    "excerpt_phonemes",
+    "frame_symbols",
+    "phoneme_steps",
+    "symbol_side_info",
+]
