@@ -11,7 +11,12 @@ from helpers import TINY_MODEL
 
 from wiass.config import Config, ModelConfig, SideInfoConfig
 from wiass.errors import ConfigError
-from wiass.inference.lyrics_alignment import SymbolScores, step_confidence, symbol_path
+from wiass.inference.lyrics_alignment import (
+    SymbolScores,
+    scaled_likelihoods,
+    step_confidence,
+    symbol_path,
+)
 from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, SYMBOLS, WORD_BOUNDARY
 from wiass.model import InformedSeparator
 from wiass.separator import build_model
@@ -194,3 +199,11 @@ def test_symbol_loss_is_the_frame_cross_entropy() -> None:
 
 def test_symbol_indices_are_stable() -> None:
     assert SYMBOLS[0] == "<pad>" and SYMBOL_INDEX[PAUSE] == 1 and SYMBOL_INDEX[WORD_BOUNDARY] == 2
+
+
+def test_scaled_likelihoods_take_off_part_of_each_symbols_mean() -> None:
+    probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.1, 0.4]])
+    scaled = scaled_likelihoods(np.log(probs), weight=0.5)
+    expected = np.log(probs) - 0.5 * np.log(probs.mean(axis=0) + 1e-6)
+    np.testing.assert_allclose(scaled, expected)
+    np.testing.assert_allclose(scaled_likelihoods(np.log(probs), weight=0.0), np.log(probs))
