@@ -156,9 +156,6 @@ def test_shipped_models_exist_and_load():
     assert separator.config.model == config.model
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the phonemes model is being trained; it ships as pretrained/phonemes.pt"
-)
 def test_the_phonemes_model_is_shipped():
     path = shipped_model("phonemes")
     assert path.is_file() and path.stat().st_size < 8 * 2**20

@@ -199,7 +199,7 @@ def test_missing_folder_and_oversized_lyrics(tmp_path, monkeypatch):
         read_lyrics(tmp_path)
     assert str(tmp_path) in str(caught.value)
     big = write(tmp_path / "big.txt", b"love me tender\n" * 10)
-    monkeypatch.setattr("wiass.sideinfo.kinds.MAX_TEXT_BYTES", 100)
+    monkeypatch.setattr("wiass.lyrics.text.MAX_TEXT_BYTES", 100)
     with pytest.raises(LyricsError, match="150 bytes, larger than the limit 100") as caught:
         read_lyrics(big)
     assert str(big) in str(caught.value)

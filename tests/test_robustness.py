@@ -145,7 +145,7 @@ def test_models_lists_kind_rates_data_command_and_size():
             assert f"one step per {low}-{high} frames" in text
     assert "trained on: 40 synthetic training songs" in text
     helptext = " ".join(run_cli("separate", "--help").stdout.split())
-    assert "A shipped model by name (BL1, A3.1, M2; see 'wiass models')" in helptext
+    assert "A shipped model by name (BL1, A3.1, M2, phonemes; see 'wiass models')" in helptext
 
 
 def test_models_shows_the_named_ones_and_refuses_unknown_names():
@@ -154,13 +154,13 @@ def test_models_shows_the_named_ones_and_refuses_unknown_names():
     assert result.stdout.startswith("M2: ") and "A3.1" not in result.stdout
     result = run_cli("models", "A3.1", "X1")
     assert result.exit_code == 2
-    assert "'X1': not a shipped model (shipped: BL1, A3.1, M2)" in one_error_line(result)
+    assert "'X1': not a shipped model (shipped: BL1, A3.1, M2, phonemes)" in one_error_line(result)
 
 
 def test_models_metadata_is_package_data():
     pyproject = (Path(__file__).parents[1] / "pyproject.toml").read_text()
     assert '"pretrained/*.json"' in pyproject
-    assert set(shipped_models()) == {"BL1", "A3.1", "M2"}
+    assert set(shipped_models()) == {"BL1", "A3.1", "M2", "phonemes"}
     assert all(model.path.is_file() for model in shipped_models().values())
 
 

@@ -27,6 +27,9 @@ from typing import Any
 
 from wiass.errors import OutputError
 
+MAX_TEXT_BYTES = 64 * 1024 * 1024
+"""Largest text, CSV, label or lyrics file read (bytes)."""
+
 LOCK_NAME = ".wiass.lock"
 """Name of the lock file :func:`folder_lock` keeps in a folder while a run writes into it."""
 

@@ -317,6 +317,11 @@ def side_info_rates(config: Config) -> str:
         return f"random noise of {low}-{high} steps, drawn by the model itself"
     if kind.timing == "aligned":
         return f"one step per frame ({frame_ms:g} ms)"
+    if kind.features == "symbols":
+        return (
+            "lyrics as text: one step per phoneme, pause or word boundary, no timing "
+            "(aligned over the whole song by the model's symbol recogniser)"
+        )
     low, high = params.rate_range
     text = f"one step per {low}-{high} frames ({low * frame_ms:g}-{high * frame_ms:g} ms)"
     if kind.timing in ("offset", "warped"):

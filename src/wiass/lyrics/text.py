@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from wiass.errors import LyricsError
+from wiass.files import MAX_TEXT_BYTES
 from wiass.lyrics.pronounce import pronounce, split_token
 from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, WORD_BOUNDARY
 
@@ -182,7 +183,6 @@ def read_lyrics(path: str | Path) -> Lyrics:
 def read_text(file: Path) -> str:
     """The text of a lyrics or annotation file, decoded as the module says; LyricsError naming
     the file for a missing, unreadable, oversized or binary one."""
-    from wiass.sideinfo.kinds import MAX_TEXT_BYTES  # here: wiass.sideinfo may import lyrics
 
     try:
         if file.is_dir():

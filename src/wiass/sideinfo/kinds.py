@@ -16,12 +16,12 @@ import numpy as np
 
 from wiass.config import SideInfoConfig
 from wiass.errors import ConfigError, SideInfoError
+from wiass.files import MAX_TEXT_BYTES
+from wiass.lyrics.symbols import SYMBOLS
 
 MAX_STEPS = 100_000
 """Longest side information accepted from a user (steps)."""
 
-MAX_TEXT_BYTES = 64 * 1024 * 1024
-"""Largest text, CSV or label file read (bytes)."""
 
 BAND_FMIN_HZ = 50.0
 """Lower edge of the lowest band of M1/M2; the highest band ends at the Nyquist frequency."""
@@ -96,11 +96,7 @@ class SideInfoKind:
     @property
     def symbols(self) -> int:
         """Size of the symbol vocabulary the model embeds (0: the values are fed as they are)."""
-        if self.features != "symbols":
-            return 0
-        from wiass.lyrics.symbols import SYMBOLS
-
-        return len(SYMBOLS)
+        return len(SYMBOLS) if self.features == "symbols" else 0
 
     @property
     def informative(self) -> bool:
