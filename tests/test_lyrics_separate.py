@@ -16,8 +16,10 @@ from tiny_separators import MODEL_RATE, noise, save_tiny
 import wiass
 from wiass.cli import main
 from wiass.errors import SideInfoError
+from wiass.inference.lyrics_alignment import PauseGate, pause_gate
+from wiass.inference.step_times import StepTimes
 from wiass.lyrics import parse_lyrics, timing_from_json
-from wiass.lyrics.symbols import WORD_BOUNDARY
+from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, SYMBOLS, WORD_BOUNDARY
 from wiass.runs import LYRICS_FILES, load_alignment
 
 LYRICS = "love me tender\nlove me true\n"
@@ -159,3 +161,55 @@ def test_guessed_words_are_named_in_a_warning(checkpoints) -> None:
     lyrics = parse_lyrics("love me glorptastic", "lyrics.txt")
     with pytest.warns(wiass.errors.WiassWarning, match="glorptastic"):
         wiass.separate(audio, MODEL_RATE, str(checkpoints["phonemes"]), lyrics)
+
+
+def test_pause_gate_silences_inside_pauses_and_keeps_the_sum() -> None:
+    gate = PauseGate(np.array([[1.0, 2.0]]))
+    rate = 100
+    gains = gate.gains(0, 300, rate)
+    assert np.all(gains[:100] == 1.0) and np.all(gains[200:] == 1.0)
+    assert np.all(gains[102:199] == 0.0) and 0.0 < gains[100] <= 1.0
+    vocals = np.ones((2, 300), np.float32)
+    accompaniment = np.zeros((2, 300), np.float32)
+    silenced, rest = gate.apply(vocals, accompaniment, 0, rate)
+    np.testing.assert_allclose(silenced + rest, vocals + accompaniment)
+    later, _ = gate.apply(vocals[:, :50], accompaniment[:, :50], 250, rate)
+    np.testing.assert_array_equal(later, vocals[:, :50])
+
+
+def test_pause_gate_keeps_short_pauses() -> None:
+    times = StepTimes(np.array([0.0, 0.5, 0.55, 2.0]), np.array([0.5, 0.55, 2.0, 3.0]), np.ones(4))
+    symbols = np.array([1, 10, 1, 1])  # pause, phoneme, pause, pause
+    gate = pause_gate(times, symbols)
+    np.testing.assert_allclose(gate.spans, [[0.0, 0.5], [0.55, 2.0], [2.0, 3.0]])
+    short = StepTimes(np.array([0.0, 0.05]), np.array([0.05, 1.0]), np.ones(2))
+    assert pause_gate(short, np.array([1, 10])).spans.shape == (0, 2)
+
+
+def test_separation_silences_the_aligned_pauses_unless_told_not_to(
+    checkpoints, monkeypatch
+) -> None:
+    from wiass.inference import lyrics_alignment
+
+    def opening_pause(separator, model_audio):
+        """A recogniser that hears a pause in the first 40 % of the song, then anything."""
+        frames = separator.stft.n_frames(model_audio.shape[1])
+        probs = np.full((frames, len(SYMBOLS)), 1.0)
+        probs[: int(0.4 * frames), SYMBOL_INDEX[PAUSE]] = 1000.0
+        return np.log(probs / probs.sum(axis=1, keepdims=True))
+
+    monkeypatch.setattr(lyrics_alignment, "symbol_log_probs", opening_pause)
+    audio = noise(1, 3.0, MODEL_RATE)
+    lyrics = parse_lyrics(LYRICS, "lyrics")
+    model = str(checkpoints["phonemes"])
+    gated = wiass.separate(audio, MODEL_RATE, model, lyrics)
+    kept = wiass.separate(audio, MODEL_RATE, model, lyrics, silence_pauses=False)
+    np.testing.assert_allclose(gated.vocals + gated.accompaniment, audio, atol=1e-6)
+    symbols = np.array(lyrics.symbols())
+    times = gated.step_times
+    long = [k for k in np.flatnonzero(symbols == "_") if times.end[k] - times.start[k] > 0.2]
+    assert long and times.start[0] == 0.0 and times.end[0] > 1.0
+    for k in long:
+        a, b = (int(t * MODEL_RATE) for t in (times.start[k] + 0.02, times.end[k] - 0.02))
+        assert np.all(gated.vocals[:, a:b] == 0.0)
+        assert np.any(kept.vocals[:, a:b] != 0.0)

@@ -313,6 +313,12 @@ def report_command(run_dir: str, out: str | None) -> None:
     help="Spread the side information's steps evenly over the file instead of aligning them "
     "over the whole song (for side information known to be exactly aligned).",
 )
+@click.option(
+    "--keep-pauses",
+    is_flag=True,
+    help="With --lyrics: keep the estimated vocals where the aligned lyrics pause (by default "
+    "they are silenced there and go to the accompaniment).",
+)
 def separate_command(
     mixtures: tuple[str, ...],
     model_path: str,
@@ -326,6 +332,7 @@ def separate_command(
     wiener: bool,
     threads: int,
     uniform_steps: bool,
+    keep_pauses: bool,
 ) -> None:
     """Separate vocals and accompaniment from mixture files of any rate and channel count.
 
@@ -374,6 +381,7 @@ def separate_command(
                     wiener=wiener,
                     workers=workers,
                     whole_song_alignment=not uniform_steps,
+                    silence_pauses=not keep_pauses,
                 )
             )
             for line in summary_lines(results[-1], separator):

@@ -29,6 +29,7 @@ from wiass.inference.inputs import (
     model_frames,
     side_info_for,
 )
+from wiass.inference.lyrics_alignment import PauseGate, pause_gate
 from wiass.inference.runner import ChunkRunner
 from wiass.inference.song_alignment import (
     StepPlan,
@@ -116,17 +117,36 @@ def result_step_times(
         return attention_step_times(attention, separator, pool, seconds)
     audio = separator.config.audio
     if separator.kind.features == "symbols":
-        hop_seconds = audio.hop / audio.sample_rate
-        return step_times_from_path(
-            plan.alignment.path,
-            plan.side.n_steps,
-            hop_seconds,
-            plan.alignment.confidence,
-            duration=seconds,
-        )
+        return path_step_times(plan, separator, seconds)
     identity = dataclasses.replace(plan, fit=RateFit(), user_steps=plan.side.n_steps)
     placed = placed_steps(identity, audio.hop / audio.sample_rate)
     return StepTimes(placed.start, placed.end, np.nan_to_num(placed.confidence))
+
+
+def path_step_times(plan: StepPlan, separator: Separator, seconds: float) -> StepTimes:
+    """The step times of a plan's whole-song path (lyrics: every step from its first frame on
+    the path to the next step's) over a mixture of ``seconds``."""
+    assert plan.alignment is not None and plan.side is not None
+    audio = separator.config.audio
+    return step_times_from_path(
+        plan.alignment.path,
+        plan.side.n_steps,
+        audio.hop / audio.sample_rate,
+        plan.alignment.confidence,
+        duration=seconds,
+    )
+
+
+def lyrics_gate(
+    plan: StepPlan, separator: Separator, seconds: float, silence_pauses: bool
+) -> PauseGate | None:
+    """The :class:`~wiass.inference.lyrics_alignment.PauseGate` of aligned lyrics (None for
+    other side information, or when ``silence_pauses`` is off)."""
+    if not silence_pauses or plan.alignment is None or separator.kind.features != "symbols":
+        return None
+    assert plan.side is not None
+    symbols = plan.side.values[:, 0].round().astype(np.int64)
+    return pause_gate(path_step_times(plan, separator, seconds), symbols)
 
 
 def result_lyrics(side: SideInfo | None, times: StepTimes | None) -> LyricsTiming | None:
@@ -172,6 +192,7 @@ def separate(
     max_attention_values: int = MAX_ALIGNMENT_VALUES,
     progress: bool = False,
     whole_song_alignment: bool = True,
+    silence_pauses: bool = True,
 ) -> SeparationResult:
     """Separate an in-memory mixture into vocals and accompaniment.
 
@@ -187,6 +208,9 @@ def separate(
     ``whole_song_alignment``: place coarse side information of unknown position by a monotonic
     path over the whole song (:mod:`wiass.inference.song_alignment`); False spreads its steps
     uniformly over the file (at the model's trained rate), as wiass did before.
+    ``silence_pauses``: with lyrics, silence the vocals where the aligned lyrics pause
+    (:class:`~wiass.inference.lyrics_alignment.PauseGate`; what they held goes to the
+    accompaniment).
     """
     mixture = check_audio(audio, "audio", allow_silent=False)
     rate = check_sample_rate(sample_rate)
@@ -216,6 +240,7 @@ def separate(
         batch_chunks=batch_chunks,
         max_attention_values=max_attention_values,
     )
+    gate = lyrics_gate(plan, separator, n_samples / rate, silence_pauses)
     vocals = np.empty_like(mixture)
     position = 0
     with progress_bar(len(runner.chunks), "separating", progress) as bar:
@@ -223,6 +248,8 @@ def separate(
         for block, _ in stream_separation(
             blocks, n_samples, rate, channels, runner, bar, "audio", workers
         ):
+            if gate is not None:
+                block = block * gate.gains(position, block.shape[1], rate).astype(block.dtype)
             vocals[:, position : position + block.shape[1]] = block
             position += block.shape[1]
     pool = 1 if runner.attention is None else runner.attention.pool

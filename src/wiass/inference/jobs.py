@@ -35,10 +35,11 @@ import torch
 from wiass.audio import audio_info, read_audio
 from wiass.errors import AudioError, OutputError, WiassWarning
 from wiass.files import atomic_path, check_free_space, check_output_names, folder_lock, write_error
-from wiass.inference.api import frame_seconds, result_lyrics, result_step_times
+from wiass.inference.api import frame_seconds, lyrics_gate, result_lyrics, result_step_times
 from wiass.inference.attention import MAX_ALIGNMENT_VALUES
 from wiass.inference.chunks import BATCH_CHUNKS, DEFAULT_OVERLAP_SECONDS, resampled_length
 from wiass.inference.inputs import check_device, check_length, model_frames, side_info_from_options
+from wiass.inference.lyrics_alignment import PauseGate
 from wiass.inference.outputs import (
     ALIGNMENT_OUTPUTS,
     AUDIO_OUTPUTS,
@@ -240,8 +241,10 @@ def run_job(
     batch_chunks: int = BATCH_CHUNKS,
     workers: int = 1,
     whole_song_alignment: bool = True,
+    silence_pauses: bool = True,
 ) -> JobResult:
-    """Separate one prepared mixture file and write its outputs (see the module docstring)."""
+    """Separate one prepared mixture file and write its outputs (see the module docstring);
+    ``silence_pauses``: see :func:`wiass.inference.separate`."""
     began = time.perf_counter()
     n_model = resampled_length(job.n_samples, job.sample_rate, separator.sample_rate)
     plan = plan_job_steps(job, separator, chunk_seconds, whole_song_alignment, workers)
@@ -255,7 +258,8 @@ def run_job(
         overlap_seconds=overlap_seconds,
         batch_chunks=batch_chunks,
     )
-    written = _write_audio(job, runner, progress, workers)
+    gate = lyrics_gate(plan, separator, job.seconds, silence_pauses)
+    written = _write_audio(job, runner, progress, workers, gate)
     result = JobResult(job, written, len(runner.chunks), 0.0)
     if runner.attention is not None and plan.side is not None:
         attention, pool = runner.attention.result(), runner.attention.pool
@@ -331,10 +335,15 @@ def write_run_index(
 
 
 def _write_audio(
-    job: SeparationJob, runner: ChunkRunner, progress: bool, workers: int
+    job: SeparationJob,
+    runner: ChunkRunner,
+    progress: bool,
+    workers: int,
+    gate: PauseGate | None = None,
 ) -> list[Path]:
     """Stream the job's mixture through ``runner`` into ``vocals.wav`` and
-    ``accompaniment.wav`` (each written to a temporary name and renamed); returns their paths."""
+    ``accompaniment.wav`` (each written to a temporary name and renamed), the vocals of the
+    pauses of ``gate`` silenced; returns their paths."""
     vocals_path, accompaniment_path = (job.out / name for name in AUDIO_OUTPUTS)
     with (
         atomic_path(vocals_path) as vocals_tmp,
@@ -345,9 +354,13 @@ def _write_audio(
     ):
         blocks = file_blocks(job.mixture)
         name = str(job.mixture)
+        position = 0
         for vocals, accompaniment in stream_separation(
             blocks, job.n_samples, job.sample_rate, job.channels, runner, bar, name, workers
         ):
+            if gate is not None:
+                vocals, accompaniment = gate.apply(vocals, accompaniment, position, job.sample_rate)
+            position += vocals.shape[1]
             _write_block(vocals_file, vocals_path, vocals_tmp, vocals)
             _write_block(accompaniment_file, accompaniment_path, accompaniment_tmp, accompaniment)
     return [vocals_path, accompaniment_path]
