@@ -143,7 +143,7 @@ def test_models_lists_kind_rates_data_command_and_size():
         low, high = separator.config.side_info.rate_range
         if separator.side_info_kind != "none":
             assert f"one step per {low}-{high} frames" in text
-    assert "trained on: 40 synthetic training songs" in text
+    assert "trained on: 200 synthetic training songs" in text
     helptext = " ".join(run_cli("separate", "--help").stdout.split())
     assert "A shipped model by name (BL1, A3.1, M2, phonemes; see 'wiass models')" in helptext
 
