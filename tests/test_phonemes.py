@@ -17,6 +17,7 @@ from wiass.inference.lyrics_alignment import (
     step_confidence,
     symbol_path,
 )
+from wiass.lyrics import timing_from_json
 from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, SYMBOLS, WORD_BOUNDARY
 from wiass.model import InformedSeparator
 from wiass.separator import build_model
@@ -207,3 +208,15 @@ def test_scaled_likelihoods_take_off_part_of_each_symbols_mean() -> None:
     expected = np.log(probs) - 0.5 * np.log(probs.mean(axis=0) + 1e-6)
     np.testing.assert_allclose(scaled, expected)
     np.testing.assert_allclose(scaled_likelihoods(np.log(probs), weight=0.0), np.log(probs))
+
+
+def test_training_symbols_equal_those_of_the_songs_text() -> None:
+    from wiass.data.synthetic import generate_song
+    from wiass.lyrics import parse_lyrics
+
+    song = generate_song(3, 20.0, 8000)
+    timing = timing_from_json(song.metadata(), "song 3")
+    assert timing is not None and len(timing.words) > 3
+    steps = phoneme_steps(timing, song.seconds)
+    text = parse_lyrics("\n".join(timing.lines), "song 3")
+    np.testing.assert_array_equal(steps.symbols, text.symbol_indices())

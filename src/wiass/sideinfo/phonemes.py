@@ -11,7 +11,11 @@ Training excerpts (:func:`excerpt_phonemes`) take the steps that sound in the ex
 random number of steps of the context on each side (``side_info.pad_range``), as A3.1 pads
 with the activity around an excerpt: where the excerpt's lyrics begin and end in the sequence
 is unknown to the model. The true alignment of a step is the excerpt frame at the middle of
-the part of the step inside the excerpt.
+the part of the step inside the excerpt. :func:`frame_symbols` names the symbol sung at every
+frame, which the model's symbol recogniser learns.
+
+The symbols of a timed lyrics follow the same rule as those of a text
+(:meth:`wiass.lyrics.Lyrics.symbols`), so that what a model trains on is what a user gives it.
 """
 
 from __future__ import annotations
@@ -44,10 +48,6 @@ class PhonemeSteps:
     @property
     def n_steps(self) -> int:
         return int(self.symbols.size)
-
-    def values(self) -> np.ndarray:
-        """The model's values ``(M, 1)`` float32: the symbol indices."""
-        return self.symbols.astype(np.float32)[:, None]
 
 
 def phoneme_steps(timing: Any, duration: float) -> PhonemeSteps:
