@@ -50,6 +50,25 @@ def _chromium() -> str:
     return found
 
 
+def _launch(playwright: Any, tmp_path: Path, executable: str, args: list[str]) -> Any:
+    """A headless Chromium context with a profile under ``tmp_path``."""
+    return playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=executable,
+        headless=True,
+        args=args,
+        viewport={"width": 1280, "height": 900},
+    )
+
+
+def _watched_page(context: Any, problems: list[str]) -> Any:
+    """A new page whose console errors and page errors are added to ``problems``."""
+    page = context.new_page()
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    return page
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Keep the test output clean; failed requests show up as browser errors."""
@@ -125,17 +144,9 @@ def test_report_loads_in_headless_chromium(served_report: Served, tmp_path: Path
     executable = _chromium()
     problems: list[str] = []
     with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=executable,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900},
-        )
+        context = _launch(playwright, tmp_path, executable, CHROMIUM_ARGS)
         try:
-            page = context.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page = _watched_page(context, problems)
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
             response = page.goto(served_report.url, wait_until="load")
             assert response is not None and response.ok
@@ -202,17 +213,10 @@ def test_lyrics_follow_the_audio_in_a_page_opened_from_the_file_system(
     page_file = report.build_report(out)
     problems: list[str] = []
     with sync_api.sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=executable,
-            headless=True,
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"],
-            viewport={"width": 1280, "height": 900},
-        )
+        autoplay = [*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"]
+        context = _launch(playwright, tmp_path, executable, autoplay)
         try:
-            page = context.new_page()
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda exc: problems.append(str(exc)))
+            page = _watched_page(context, problems)
             page.goto(page_file.as_uri(), wait_until="load")
             _follow_the_words(page, times)
         finally:
