@@ -120,10 +120,12 @@ class StepScores:
 
     def pooled(self, factor: int) -> StepScores:
         """The scores of frames and steps averaged in blocks of ``factor`` (coarse search)."""
-        return StepScores(_pool(self.frames, factor), _pool(self.steps, factor), self.binary)
+        return StepScores(
+            pool_rows(self.frames, factor), pool_rows(self.steps, factor), self.binary
+        )
 
 
-def _pool(rows: np.ndarray, factor: int) -> np.ndarray:
+def pool_rows(rows: np.ndarray, factor: int) -> np.ndarray:
     """Means of consecutive blocks of ``factor`` rows (the last block may be shorter)."""
     count = math.ceil(rows.shape[0] / factor)
     padded = np.concatenate([rows, np.repeat(rows[-1:], count * factor - rows.shape[0], 0)])
@@ -287,6 +289,7 @@ __all__ = [
     "align",
     "best_path",
     "monotonic_path",
+    "pool_rows",
     "step_centres",
     "step_confidence",
 ]

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from wiass.inference.alignment import GlobalAlignment, best_path
+from wiass.inference.alignment import GlobalAlignment, best_path, pool_rows
 from wiass.inference.step_times import StepTimes
 from wiass.lyrics.symbols import PAUSE, SYMBOL_INDEX, WORD_BOUNDARY
 from wiass.separator import Separator
@@ -68,13 +68,7 @@ class SymbolScores:
         return self.frames[frames] @ self.steps[steps].T
 
     def pooled(self, factor: int) -> SymbolScores:
-        return SymbolScores(_pool(self.frames, factor), _pool(self.steps, factor))
-
-
-def _pool(rows: np.ndarray, factor: int) -> np.ndarray:
-    count = -(-rows.shape[0] // factor)
-    padded = np.concatenate([rows, np.repeat(rows[-1:], count * factor - rows.shape[0], 0)])
-    return padded.reshape(count, factor, -1).mean(axis=1)
+        return SymbolScores(pool_rows(self.frames, factor), pool_rows(self.steps, factor))
 
 
 @torch.inference_mode()
