@@ -43,6 +43,7 @@ import torch
 from wiass.config import load_config
 from wiass.files import write_text
 from wiass.inference.jobs import plan_threads
+from wiass.precision import bf16_support
 from wiass.separator import build_model, save_separator
 
 HERE = Path(__file__).resolve().parent
@@ -143,6 +144,7 @@ def main() -> None:
             cases = [(length, ()) for length in minutes]
             if preset == "paper":
                 cases.append((minutes[1], ("--threads", "1")))
+                cases.append((minutes[1], ("--precision", "32-true")))
             for length, options in cases:
                 name = f"{length:g}min"
                 result = run_case(
@@ -210,6 +212,7 @@ def report(
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     date = datetime.date.today().isoformat()
     workers, threads = plan_threads(0, "cpu")
+    support = bf16_support("cpu")
     header = [
         "# `wiass separate` end to end: real-time factor and peak memory (CPU)",
         "",
@@ -240,7 +243,12 @@ def report(
         "Peak RSS: `ru_maxrss` of the command. By default the command "
         "separates batches of 4 chunks in parallel worker threads, one per core (here "
         f"{workers} worker(s) of {threads} torch thread(s) each); the `--threads 1` row uses a "
-        "single worker.",
+        "single worker. Precision: the default `--precision auto` runs the network in "
+        + (
+            f"bfloat16 here ({support.reason}); the `--precision 32-true` row in float32."
+            if support.ok
+            else f"float32 here ({support.reason}), as `--precision 32-true` does."
+        ),
         "",
         "Goals: `paper` end to end at RTF <= 0.1 on 2 CPU cores; peak memory flat in the "
         "file's length beyond one chunk (10 minutes within 2 GB).",

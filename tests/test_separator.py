@@ -60,7 +60,9 @@ def test_the_mask_is_the_clipped_ratio_and_zero_on_silent_bins():
 def test_separate_on_one_chunk_is_the_separators_forward(checkpoints):
     separator = load_separator(checkpoints["none"])
     mixture = noise(2, 2.0, MODEL_RATE, seed=4)
-    result = wiass.separate(mixture, MODEL_RATE, separator, chunk_seconds=math.inf)
+    result = wiass.separate(
+        mixture, MODEL_RATE, separator, chunk_seconds=math.inf, precision="32-true"
+    )
     with torch.inference_mode():
         vocals, attention = separator(torch.from_numpy(mixture)[None])
     np.testing.assert_array_equal(result.vocals, vocals[0].numpy())

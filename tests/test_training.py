@@ -23,14 +23,13 @@ from helpers import write_dataset
 from wiass.cli import PRECISION_CHOICES, main
 from wiass.config import load_config
 from wiass.errors import CheckpointError, ConfigError, OutputError, SideInfoError
+from wiass.precision import BF16_PROBE_ENV, bf16_support
 from wiass.separator import FORMAT_VERSION, build_model, load_separator, save_separator
 from wiass.training import (
-    BF16_PROBE_ENV,
     PRECISIONS,
     SYNTHETIC_SECONDS,
     TrainOptions,
     _trainer,
-    bf16_support,
     prepare_config,
     resolve_precision,
     synthetic_default,
@@ -303,7 +302,7 @@ def test_bf16_probe_fails_where_onednn_has_no_bf16_lstm():
     """ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN behave as on an AVX2-only CPU (no bf16 LSTM)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         pytest.skip("ONEDNN_MAX_CPU_ISA=AVX2 stands for an AVX2-only CPU on x86 only")
-    code = "from wiass.training import bf16_support; s = bf16_support(); print(s.ok, s.reason)"
+    code = "from wiass.precision import bf16_support; s = bf16_support(); print(s.ok, s.reason)"
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"}
     env.pop(BF16_PROBE_ENV, None)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)

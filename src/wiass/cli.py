@@ -127,6 +127,10 @@ PRECISION_CHOICES = ("auto", "32-true", "bf16-mixed", "16-mixed")
 """``--precision`` values: :data:`wiass.training.PRECISIONS` (not imported: torch is slow)."""
 
 
+SEPARATION_PRECISION_CHOICES = ("auto", "32-true", "bf16-mixed")
+"""``wiass separate --precision`` values: :data:`wiass.precision.SEPARATION_PRECISIONS`."""
+
+
 def _precision_option(function: click.decorators.FC) -> click.decorators.FC:
     """``--precision``, which overrides ``train.precision``."""
     return click.option(
@@ -319,6 +323,15 @@ def report_command(run_dir: str, out: str | None) -> None:
     help="With --lyrics: keep the estimated vocals where the aligned lyrics pause (by default "
     "they are silenced there and go to the accompaniment).",
 )
+@click.option(
+    "--precision",
+    type=click.Choice(SEPARATION_PRECISION_CHOICES),
+    default="auto",
+    show_default=True,
+    help="The network's precision. auto: bfloat16 where the device runs a bf16 LSTM (probed "
+    "once; about twice faster on CPUs with AVX512-BF16), else float32; 32-true: float32 "
+    "everywhere; bf16-mixed: bfloat16 or refuse.",
+)
 def separate_command(
     mixtures: tuple[str, ...],
     model_path: str,
@@ -333,6 +346,7 @@ def separate_command(
     threads: int,
     uniform_steps: bool,
     keep_pauses: bool,
+    precision: str,
 ) -> None:
     """Separate vocals and accompaniment from mixture files of any rate and channel count.
 
@@ -357,6 +371,7 @@ def separate_command(
         summary_lines,
         write_run_index,
     )
+    from wiass.precision import inference_bf16
 
     workers, torch_threads = plan_threads(threads, device)
     torch.set_num_threads(torch_threads)
@@ -371,6 +386,7 @@ def separate_command(
         device=device,
         force=force,
     )
+    bf16 = inference_bf16(precision, separator.device)
     with locked_outputs(out, jobs, force):
         results = []
         for job in jobs:
@@ -382,6 +398,7 @@ def separate_command(
                     workers=workers,
                     whole_song_alignment=not uniform_steps,
                     silence_pauses=not keep_pauses,
+                    bf16=bf16,
                 )
             )
             for line in summary_lines(results[-1], separator):

@@ -347,8 +347,8 @@ class InformedSeparator(nn.Module):
         scores = torch.bmm(g, keys.transpose(1, 2))
         if self.config.position_frequencies > 0:
             scores = scores + self._position_scores(g.shape[1], steps, lengths, g)
-        alpha = masked_softmax(scores, lengths)
-        return torch.baddbmm(mixed, alpha, self.context_proj(h)), alpha
+        alpha = masked_softmax(scores.float(), lengths)  # float32 even under bf16 autocast
+        return torch.baddbmm(mixed, alpha.to(mixed.dtype), self.context_proj(h)), alpha
 
     def _side_input(self, side_info: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
         """The side encoder's input: the values, or the embedding of their symbol indices."""

@@ -104,17 +104,23 @@ class Separator(nn.Module):
         side_info: torch.Tensor | None = None,
         side_mask: torch.Tensor | None = None,
         wiener: bool = False,
+        bf16: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Vocals ``(B, C, T)`` of mixtures ``audio (B, C, T)`` at :attr:`sample_rate`, and the
         attention ``(B, N, M)`` over ``side_info (B, M, D)`` (None for BL1).
 
         ``side_mask (B, M)`` bool, True = real step (None: no padding). ``wiener``:
-        multichannel Wiener filtering instead of plain masking. Call in eval mode (as
-        :func:`load_separator` returns it). NonFiniteOutputError when the network gives NaN
-        or infinity."""
+        multichannel Wiener filtering instead of plain masking. ``bf16``: the network runs
+        under bfloat16 autocast (as it trained under ``bf16-mixed``; ask
+        :func:`wiass.precision.inference_bf16` whether the device can), everything else in
+        float32. Call in eval mode (as :func:`load_separator` returns it).
+        NonFiniteOutputError when the network gives NaN or infinity."""
         spec = stft(audio, self.stft)
         mono = spec.mean(dim=1).abs()
-        estimate, alpha = self.model(mono, side_info, side_mask)
+        with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=bf16):
+            estimate, alpha = self.model(mono, side_info, side_mask)
+        estimate = estimate.float()
+        alpha = None if alpha is None else alpha.float()
         self._check_finite(estimate, alpha)
         mask = ratio_mask(estimate, mono)
         vocals = wiener_filter(spec, mask) if wiener else spec.mul_(mask[:, None])

@@ -28,7 +28,6 @@ cannot run is a :class:`~wiass.errors.ConfigError` before anything is written.
 
 from __future__ import annotations
 
-import functools
 import os
 import pickle
 from dataclasses import dataclass, replace
@@ -49,6 +48,7 @@ from wiass.data.dataset import SeparationDataset, batch_magnitudes, collate
 from wiass.data.tracks import TrackSource, open_source
 from wiass.errors import CheckpointError, ConfigError, OutputError
 from wiass.files import write_text
+from wiass.precision import bf16_support
 from wiass.separator import build_model, load_separator, save_separator, separator_payload
 from wiass.sideinfo import check_params, get_kind
 from wiass.transforms import magnitude
@@ -57,8 +57,6 @@ LOSSES = {"l1": functional.l1_loss, "mse": functional.mse_loss}
 PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
 """What ``train.precision`` accepts: ``auto`` (:func:`resolve_precision`) or a Lightning
 precision (``16-mixed`` needs a CUDA GPU)."""
-BF16_PROBE_ENV = "WIASS_BF16_PROBE"
-"""Environment variable that forces the bf16 probe's answer: ``pass`` or ``fail`` (for tests)."""
 SYNTHETIC_SECONDS = 30.0
 """Length of the songs of the synthetic default dataset."""
 NORMALIZATION_EXAMPLES = 32
@@ -78,51 +76,6 @@ def check_config(config: Config, accelerator: str = "auto") -> None:
     get_kind(config.side_info.kind)
     check_params(config.side_info)
     resolve_precision(config.train.precision, accelerator)
-
-
-@dataclass(frozen=True)
-class Bf16Support:
-    """Whether a device trains the model in bfloat16, and why (one phrase)."""
-
-    ok: bool
-    reason: str
-
-
-def bf16_support(device: str = "cpu") -> Bf16Support:
-    """Whether ``device`` (``cpu``, ``cuda`` or ``mps``) runs the model in bfloat16.
-
-    CUDA: a GPU that computes in bf16 natively (compute capability 8 or more, or ROCm). CPU: a
-    tiny bidirectional LSTM takes one forward and backward step under ``torch.autocast("cpu",
-    dtype=torch.bfloat16)`` (once per process); oneDNN refuses the bf16 LSTM on CPUs without
-    AVX512 (e.g. AVX2-only ones). :data:`BF16_PROBE_ENV` forces the answer.
-    """
-    forced = os.environ.get(BF16_PROBE_ENV, "").strip().lower()
-    if forced in ("pass", "fail"):
-        return Bf16Support(forced == "pass", f"forced by {BF16_PROBE_ENV}={forced}")
-    if device == "cuda":
-        name = torch.cuda.get_device_name()
-        if torch.cuda.is_bf16_supported(including_emulation=False):
-            return Bf16Support(True, f"the GPU {name} computes in bf16")
-        return Bf16Support(False, f"the GPU {name} computes bf16 only by emulation")
-    if device == "mps":
-        return Bf16Support(False, "wiass does not train in bf16 on Apple GPUs (MPS)")
-    return _probe_cpu_bf16()
-
-
-@functools.cache
-def _probe_cpu_bf16() -> Bf16Support:
-    """One training step of a tiny LSTM in bfloat16 on the CPU."""
-    lstm = torch.nn.LSTM(4, 4, batch_first=True, bidirectional=True)
-    try:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            output, _ = lstm(torch.randn(2, 3, 4))
-        output.float().sum().backward()
-    except RuntimeError as exc:
-        detail = str(exc).split(". ")[0].strip()
-        return Bf16Support(False, f"this CPU cannot run a bf16 LSTM: {detail}")
-    if output.dtype != torch.bfloat16:
-        return Bf16Support(False, f"autocast ran the CPU LSTM in {output.dtype}, not bf16")
-    return Bf16Support(True, "this CPU's oneDNN runs a bf16 LSTM")
 
 
 def training_device(accelerator: str = "auto") -> str:

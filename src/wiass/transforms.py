@@ -66,3 +66,34 @@ def istft(spec: torch.Tensor, config: STFTConfig, length: int) -> torch.Tensor:
 def magnitude(audio: torch.Tensor | np.ndarray, config: STFTConfig) -> torch.Tensor:
     """Magnitude spectrogram ``(..., frames, freq)`` of ``audio (..., samples)``."""
     return stft(audio, config).abs()
+
+
+def magnitude_in_blocks(
+    audio: np.ndarray, config: STFTConfig, block_frames: int = 4096
+) -> np.ndarray:
+    """:func:`magnitude` of a long mono signal ``(samples,)`` as float32 ``(frames, freq)``,
+    computed ``block_frames`` frames at a time, so that the complex STFT of the whole signal
+    (twice the size of the result) never sits in memory. The frames are :func:`stft`'s: the
+    signal is reflect-padded by ``n_fft // 2`` on each side once, as ``torch.stft`` pads it."""
+    n_samples, half = audio.shape[-1], config.n_fft // 2
+    n_frames = config.n_frames(n_samples)
+    if n_samples <= half or n_frames <= block_frames:
+        return magnitude(audio, config).numpy()
+    padded = np.pad(np.asarray(audio, np.float32), half, mode="reflect")
+    window = torch.hann_window(config.n_fft)
+    result = np.empty((n_frames, config.n_bins), np.float32)
+    for first in range(0, n_frames, block_frames):
+        last = min(first + block_frames, n_frames)
+        segment = torch.from_numpy(
+            padded[first * config.hop : (last - 1) * config.hop + config.n_fft]
+        )
+        spec = torch.stft(
+            segment,
+            n_fft=config.n_fft,
+            hop_length=config.hop,
+            window=window,
+            center=False,
+            return_complex=True,
+        )
+        result[first:last] = spec.abs().T.numpy()
+    return result

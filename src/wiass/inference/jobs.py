@@ -242,12 +242,14 @@ def run_job(
     workers: int = 1,
     whole_song_alignment: bool = True,
     silence_pauses: bool = True,
+    bf16: bool = False,
 ) -> JobResult:
     """Separate one prepared mixture file and write its outputs (see the module docstring);
-    ``silence_pauses``: see :func:`wiass.inference.separate`."""
+    ``silence_pauses``: see :func:`wiass.inference.separate`; ``bf16``: the network in
+    bfloat16 (:func:`wiass.precision.inference_bf16`)."""
     began = time.perf_counter()
     n_model = resampled_length(job.n_samples, job.sample_rate, separator.sample_rate)
-    plan = plan_job_steps(job, separator, chunk_seconds, whole_song_alignment, workers)
+    plan = plan_job_steps(job, separator, chunk_seconds, whole_song_alignment, workers, bf16)
     runner = ChunkRunner(
         separator,
         plan.side,
@@ -257,6 +259,7 @@ def run_job(
         chunk_seconds=chunk_seconds,
         overlap_seconds=overlap_seconds,
         batch_chunks=batch_chunks,
+        bf16=bf16,
     )
     gate = lyrics_gate(plan, separator, job.seconds, silence_pauses)
     written = _write_audio(job, runner, progress, workers, gate)
@@ -290,6 +293,7 @@ def plan_job_steps(
     chunk_seconds: float | None,
     search: bool,
     workers: int = 1,
+    bf16: bool = False,
 ) -> StepPlan:
     """Where the job's side information goes (:func:`wiass.inference.song_alignment.plan_steps`;
     the whole mixture is read once more for the blind pass when its steps must be placed)."""
@@ -304,6 +308,7 @@ def plan_job_steps(
         chunk_seconds=chunk_seconds,
         search=search,
         workers=workers,
+        bf16=bf16,
     )
 
 

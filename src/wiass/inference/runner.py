@@ -62,7 +62,8 @@ class ChunkRunner:
     one chunk; ``batch_chunks``: chunks of equal length run through the model together.
     ``timeline``: where the steps of ``side`` sit (default: :func:`step_map`'s, uniform unless
     ``side`` carries its alignment), e.g. a whole-song alignment; ``blind``: run the model
-    without side information (zero steps), as models trained with side-information dropout can.
+    without side information (zero steps), as models trained with side-information dropout can;
+    ``bf16``: the network in bfloat16 (:meth:`~wiass.separator.Separator.forward`).
     """
 
     def __init__(
@@ -78,6 +79,7 @@ class ChunkRunner:
         max_attention_values: int = MAX_ALIGNMENT_VALUES,
         timeline: Timeline | None = None,
         blind: bool = False,
+        bf16: bool = False,
     ) -> None:
         if batch_chunks < 1:
             raise ConfigError(f"batch_chunks: expected at least 1, got {batch_chunks}")
@@ -85,6 +87,7 @@ class ChunkRunner:
         self.stft = separator.stft
         self.kind = separator.kind
         self.wiener = wiener
+        self.bf16 = bf16
         self.batch_chunks = batch_chunks
         if chunk_seconds is None:
             chunk_seconds = 2.0 * separator.config.data.excerpt_seconds
@@ -138,7 +141,7 @@ class ChunkRunner:
         side, side_mask = self._collate([values for values, _ in sides])
         try:
             vocals, alpha = self.separator(
-                audio.to(self.separator.device), side, side_mask, wiener=self.wiener
+                audio.to(self.separator.device), side, side_mask, wiener=self.wiener, bf16=self.bf16
             )
         except NonFiniteOutputError as exc:
             raise CheckpointError(

@@ -12,22 +12,22 @@ for that pass (what separation did before whole-song alignment).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from wiass.audio import resample
 from wiass.inference.alignment import GlobalAlignment, StepScores, activity_scores, align
 from wiass.inference.chunks import batch_sizes
 from wiass.inference.lyrics_alignment import align_lyrics
-from wiass.inference.runner import ChunkRunner
+from wiass.inference.runner import Chunk, ChunkRunner
 from wiass.inference.stream import ordered_map
 from wiass.separator import Separator
 from wiass.sideinfo import SideInfo, frame_energy, target_features
 from wiass.sideinfo.rates import RateFit, fit_rate
 from wiass.sideinfo.timeline import Timeline, uniform_timeline
-from wiass.transforms import stft
+from wiass.transforms import magnitude_in_blocks
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,11 @@ def plan_steps(
     chunk_seconds: float | None = None,
     search: bool = True,
     workers: int = 1,
+    bf16: bool = False,
 ) -> StepPlan:
     """The :class:`StepPlan` for ``side`` over ``model_audio (C, T)`` at the model's rate;
-    ``search=False`` only fits the rate and spreads the steps uniformly."""
+    ``search=False`` only fits the rate and spreads the steps uniformly; ``bf16``: the blind
+    pass runs the network in bfloat16."""
     if not needs_alignment(separator, side):
         return StepPlan(side, user_steps=0 if side is None else side.n_steps)
     assert side is not None
@@ -123,7 +125,7 @@ def plan_steps(
     if not search:
         timeline = uniform_timeline(fitted.n_steps, n_frames)
         return StepPlan(fitted, timeline, None, fit, side.n_steps)
-    estimate = blind_estimate(separator, fitted, model_audio, chunk_seconds, workers)
+    estimate = blind_estimate(separator, fitted, model_audio, chunk_seconds, workers, bf16)
     alignment = align(step_scores(separator, estimate, fitted.values))
     return StepPlan(fitted, alignment.timeline(n_frames), alignment, fit, side.n_steps)
 
@@ -134,6 +136,7 @@ def blind_estimate(
     model_audio: np.ndarray,
     chunk_seconds: float | None,
     workers: int = 1,
+    bf16: bool = False,
 ) -> np.ndarray:
     """Mono magnitude ``(N, F)`` of the vocals the model estimates at its rate without side
     information (or, for models not trained for it, with ``side`` spread uniformly)."""
@@ -144,29 +147,35 @@ def blind_estimate(
         model_audio.shape[1],
         chunk_seconds=chunk_seconds,
         blind=blind,
+        bf16=bf16,
     )
-    vocals = overlap_add(runner, model_audio, workers)
-    mono = torch.from_numpy(vocals.mean(axis=0))
-    return stft(mono, separator.stft).abs().numpy()
+    mono = mono_overlap_add(runner, model_audio, workers)
+    return magnitude_in_blocks(mono, separator.stft)
 
 
-def overlap_add(runner: ChunkRunner, audio: np.ndarray, workers: int = 1) -> np.ndarray:
-    """The runner's vocals ``(C, T)`` for all its chunks of ``audio (C, T)``, crossfaded;
-    batches of chunks run in up to ``workers`` threads at once."""
-    chunks = runner.chunks
-    padded = np.pad(audio, ((0, 0), (0, max(0, chunks[-1][1] - audio.shape[1]))))
-    batches, first = [], 0
-    for size in batch_sizes(len(chunks), runner.batch_chunks):
-        batches.append(
-            [(k, chunks[k][0], padded[:, slice(*chunks[k])]) for k in range(first, first + size)]
-        )
-        first += size
-    vocals = np.zeros_like(audio)
-    for results in ordered_map(runner, batches, workers):
+def mono_overlap_add(runner: ChunkRunner, audio: np.ndarray, workers: int = 1) -> np.ndarray:
+    """The mean over channels ``(T,)`` of the runner's vocals for all its chunks of ``audio
+    (C, T)``, crossfaded; batches of chunks run in up to ``workers`` threads at once. Holds one
+    channel of output and the batches in flight, not a copy of ``audio``."""
+    chunks, n_samples = runner.chunks, audio.shape[1]
+
+    def chunk_audio(k: int) -> np.ndarray:
+        start, stop = chunks[k]
+        piece = audio[:, start : min(stop, n_samples)]
+        return np.pad(piece, ((0, 0), (0, stop - start - piece.shape[1])))
+
+    def batches() -> Iterator[list[Chunk]]:
+        first = 0
+        for size in batch_sizes(len(chunks), runner.batch_chunks):
+            yield [(k, chunks[k][0], chunk_audio(k)) for k in range(first, first + size)]
+            first += size
+
+    vocals = np.zeros(n_samples, np.float32)
+    for results in ordered_map(runner, batches(), workers):
         for result in results:
             start, stop = chunks[result.index]
-            stop = min(stop, audio.shape[1])
-            vocals[:, start:stop] += result.vocals[:, : stop - start]
+            stop = min(stop, n_samples)
+            vocals[start:stop] += result.vocals[:, : stop - start].mean(axis=0)
     return vocals
 
 
@@ -192,6 +201,7 @@ __all__ = [
     "StepPlan",
     "placed_steps",
     "blind_estimate",
+    "mono_overlap_add",
     "model_rate_audio",
     "needs_alignment",
     "plan_steps",

@@ -33,11 +33,21 @@ def frame_activity(target_mag: np.ndarray, threshold_db: float) -> np.ndarray:
     return energy_activity(frame_energy(target_mag), threshold_db)
 
 
+ENERGY_BLOCK_FRAMES = 4096
+"""Frames per block of :func:`frame_energy`."""
+
+
 def frame_energy(target_mag: np.ndarray) -> np.ndarray:
     """Energy ``(N,)`` float64 of every frame of a magnitude spectrogram ``(N, F)``: the sum of
-    its squared magnitudes."""
-    mag = np.asarray(target_mag, dtype=np.float64)
-    return np.sum(mag * mag, axis=-1)
+    its squared magnitudes, computed in float64 a block of frames at a time (a whole song's
+    spectrogram is not copied)."""
+    mag = np.asarray(target_mag)
+    rows = mag.reshape(-1, mag.shape[-1])
+    energy = np.empty(rows.shape[0], np.float64)
+    for first in range(0, rows.shape[0], ENERGY_BLOCK_FRAMES):
+        block = rows[first : first + ENERGY_BLOCK_FRAMES].astype(np.float64)
+        energy[first : first + block.shape[0]] = np.sum(block * block, axis=-1)
+    return energy.reshape(mag.shape[:-1])
 
 
 def energy_activity(energy: np.ndarray, threshold_db: float) -> np.ndarray:
