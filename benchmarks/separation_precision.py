@@ -1,9 +1,10 @@
 """Does separating in bfloat16 change the scores? The shipped models in float32 and in bf16.
 
 ``wiass separate --precision auto`` (the default) runs the network in bfloat16 where the device
-runs a bf16 LSTM. This script scores the shipped models on the test songs of a stems folder
-twice, with ``precision="32-true"`` and ``precision="bf16-mixed"``, through the experiment's own
-scoring (:func:`wiass.experiment.evaluation.score_system`: whole-song side information given
+runs a bf16 LSTM (the experiment scores in float32). This script scores the shipped models on
+the test songs of a stems folder twice, in float32 and in bfloat16 (the experiment's
+``SCORING_PRECISION`` set to each), through its scoring
+(:func:`wiass.experiment.evaluation.score_system`: whole-song side information given
 without its alignment, placed by the whole-song alignment, scored with museval-compatible
 BSSEval v4, PES, and the placement accuracy), and prints the differences and the CPU time.
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import functools
 import time
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from bench_separate import cpu_model
 
-import wiass.inference
+from wiass.experiment import evaluation
 from wiass.experiment.evaluation import score_system, test_tracks
 from wiass.files import write_text
 from wiass.precision import bf16_support
@@ -40,13 +40,9 @@ def score_model(name: str, data: Path, precision: str) -> dict[str, float]:
     CPU seconds the scoring took (separation, alignment and metrics)."""
     separator = load_separator(name)
     tracks = test_tracks(data)
-    plain = wiass.inference.separate
-    wiass.inference.separate = functools.partial(plain, precision=precision)
+    evaluation.SCORING_PRECISION = precision
     began = time.process_time()
-    try:
-        scores = [score_system(separator, tracks[k], k)[0] for k in range(len(tracks))]
-    finally:
-        wiass.inference.separate = plain
+    scores = [score_system(separator, tracks[k], k)[0] for k in range(len(tracks))]
     cpu = time.process_time() - began
 
     def pooled(key: str, how) -> float:

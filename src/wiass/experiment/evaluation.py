@@ -29,6 +29,12 @@ DRIFT_SEED = 1000
 """First entropy word of the drift set's draws (the second is the track's index)."""
 
 
+SCORING_PRECISION = "32-true"
+"""The precision the experiment separates in: float32, so that a checkpoint scores the same on
+every machine (``auto`` would run bfloat16 where the CPU can; on the shipped models that moves
+the scores by less than 0.01 dB, ``benchmarks/separation_precision.md``)."""
+
+
 def model_rate_vocals(track: Track, separator: Separator) -> np.ndarray:
     """The track's vocals as one channel (the mean of all) at the model's rate, ``(1, n)`` with
     ``n`` the length :func:`wiass.inference.separate` works with (soxr, as it resamples)."""
@@ -83,6 +89,7 @@ def score_system(
         separator,
         side_info=_as_user_input(side_info),
         max_attention_values=2**62,
+        precision=SCORING_PRECISION,
     )
     scores, scored = score_vocals(track, result["vocals"], result["accompaniment"])
     if files is not None:
@@ -110,7 +117,12 @@ def score_lyrics_system(
         raise DataError(f"test track {track.name}: no timed lyrics to evaluate a phonemes model on")
     lyrics = parse_lyrics("\n".join(track.lyrics.lines), f"{track.name} lyrics")
     result = separate(
-        track.mixture, track.sample_rate, separator, lyrics, max_attention_values=2**62
+        track.mixture,
+        track.sample_rate,
+        separator,
+        lyrics,
+        max_attention_values=2**62,
+        precision=SCORING_PRECISION,
     )
     scores, scored = score_vocals(track, result["vocals"], result["accompaniment"])
     if files is not None:
@@ -169,7 +181,13 @@ def drift_scores(
     frame_rate = audio.sample_rate / audio.hop
     rng = np.random.default_rng([DRIFT_SEED, index])
     drifted = drifted_side_info(kind, features.frame_values(config.side_info), 4, frame_rate, rng)
-    result = separate(track.mixture, track.sample_rate, separator, _as_user_input(drifted))
+    result = separate(
+        track.mixture,
+        track.sample_rate,
+        separator,
+        _as_user_input(drifted),
+        precision=SCORING_PRECISION,
+    )
     placed = _placement(result, drifted, separator)
     return {"drift_accuracy": placed["accuracy"], "drift_error_s": placed["error_s"]}
 

@@ -6,7 +6,10 @@ trained rate (:mod:`wiass.sideinfo.rates`) and the timeline on which the whole-s
 (:mod:`wiass.inference.alignment`) puts its steps. The blind first pass separates the mixture
 at the model's rate without side information when the model was trained with
 ``side_info.dropout > 0``; other models get the side information spread uniformly over the file
-for that pass (what separation did before whole-song alignment).
+for that pass (what separation did before whole-song alignment). The path is searched near
+the whole song's best line (:func:`wiass.inference.alignment.line_search`), except for kinds
+whose side information is warped by definition (A3.2), which no line fits: their path is
+searched freely.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from wiass.audio import resample
-from wiass.inference.alignment import GlobalAlignment, StepScores, activity_scores, align
+from wiass.inference.alignment import (
+    LINE_AGREEMENT_SECONDS,
+    SEARCH_BAND_SECONDS,
+    GlobalAlignment,
+    StepScores,
+    activity_scores,
+    align,
+)
 from wiass.inference.chunks import batch_sizes
 from wiass.inference.lyrics_alignment import align_lyrics
 from wiass.inference.runner import Chunk, ChunkRunner
@@ -126,7 +136,13 @@ def plan_steps(
         timeline = uniform_timeline(fitted.n_steps, n_frames)
         return StepPlan(fitted, timeline, None, fit, side.n_steps)
     estimate = blind_estimate(separator, fitted, model_audio, chunk_seconds, workers, bf16)
-    alignment = align(step_scores(separator, estimate, fitted.values))
+    frame_rate = separator.sample_rate / separator.stft.hop
+    warped = separator.kind.timing == "warped"
+    alignment = align(
+        step_scores(separator, estimate, fitted.values),
+        band_frames=None if warped else SEARCH_BAND_SECONDS * frame_rate,
+        line_tolerance=LINE_AGREEMENT_SECONDS * frame_rate,
+    )
     return StepPlan(fitted, alignment.timeline(n_frames), alignment, fit, side.n_steps)
 
 
