@@ -361,12 +361,13 @@ def step_centres(
     path visits after its first frame. When :data:`LINE_SHARE` of the anchors lie within
     ``line_tolerance`` frames of ``line`` (the whole song's best line,
     :func:`line_search`), every step is placed on it: it weighs every frame of the song, not
-    only the few where the value changes. Else, when that share lies near one straight line
-    fitted to the anchors (a constant tempo and an offset), every step goes on that fit, which
-    averages out the few frames by which each anchor errs and ignores anchors a phrase off.
-    Otherwise (tempo changes, warps) the steps are placed linearly between the anchors on the
-    fit, before the first and after the last one at its slope. Without two anchors, the steps
-    go on ``line``, or cover the frames uniformly.
+    only the few where the value changes. Else, when that share lies within
+    :data:`LINE_TOLERANCE` frames of one straight line fitted to the anchors (a constant tempo
+    and an offset), every step goes on that fit, which averages out the few frames by which
+    each anchor errs. Otherwise (tempo changes, warps) the steps are placed linearly between
+    the anchors, before the first and after the last one at the slope of the
+    :data:`EDGE_ANCHORS` anchors at that end. Without two anchors, the steps go on ``line``, or
+    cover the frames uniformly.
     """
     n_steps, n_frames = step_values.shape[0], path.size
     steps, frames = _anchors(path, step_values)
