@@ -40,15 +40,7 @@ def stft(audio: torch.Tensor | np.ndarray, config: STFTConfig) -> torch.Tensor:
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])
     window = torch.hann_window(config.n_fft, device=x.device, dtype=x.dtype)
-    spec = torch.stft(
-        flat,
-        n_fft=config.n_fft,
-        hop_length=config.hop,
-        window=window,
-        center=True,
-        pad_mode="reflect" if flat.shape[-1] > config.n_fft // 2 else "constant",
-        return_complex=True,
-    )
+    spec = _frames_stft(flat, config, window, center=True)
     return spec.transpose(-1, -2).reshape(*lead, spec.shape[-1], spec.shape[-2])
 
 
@@ -87,13 +79,21 @@ def magnitude_in_blocks(
         segment = torch.from_numpy(
             padded[first * config.hop : (last - 1) * config.hop + config.n_fft]
         )
-        spec = torch.stft(
-            segment,
-            n_fft=config.n_fft,
-            hop_length=config.hop,
-            window=window,
-            center=False,
-            return_complex=True,
-        )
-        result[first:last] = spec.abs().T.numpy()
+        result[first:last] = _frames_stft(segment, config, window, center=False).abs().T.numpy()
     return result
+
+
+def _frames_stft(
+    signal: torch.Tensor, config: STFTConfig, window: torch.Tensor, *, center: bool
+) -> torch.Tensor:
+    """``torch.stft`` of ``signal (..., samples)`` as ``(..., freq, frames)``; ``center``: pad
+    by ``n_fft // 2`` on each side (reflecting, or with zeros for a signal shorter than that)."""
+    return torch.stft(
+        signal,
+        n_fft=config.n_fft,
+        hop_length=config.hop,
+        window=window,
+        center=center,
+        pad_mode="reflect" if signal.shape[-1] > config.n_fft // 2 else "constant",
+        return_complex=True,
+    )
