@@ -58,6 +58,9 @@ audio): without it, a path may skip whole phrases there."""
 LINE_TOLERANCE = 3.0
 """Frames: an anchor this close to the fitted line counts as lying on it."""
 
+DENSE_ANCHORS = 0.25
+"""Anchors at this share of the steps or more are dense (see :func:`step_centres`)."""
+
 EDGE_ANCHORS = 4
 """Anchors at each end whose slope places the steps before the first and after the last one."""
 
@@ -366,8 +369,10 @@ def step_centres(
     and an offset), every step goes on that fit, which averages out the few frames by which
     each anchor errs. Otherwise (tempo changes, warps) the steps are placed linearly between
     the anchors, before the first and after the last one at the slope of the
-    :data:`EDGE_ANCHORS` anchors at that end. Without two anchors, the steps go on ``line``, or
-    cover the frames uniformly.
+    :data:`EDGE_ANCHORS` anchors at that end. Dense anchors (band features change at nearly
+    every step; :data:`DENSE_ANCHORS`) are many and each nearly exact: their fit keeps the
+    anchors within twice their median distance, counts those, and the steps go between them.
+    Without two anchors, the steps go on ``line``, or cover the frames uniformly.
     """
     n_steps, n_frames = step_values.shape[0], path.size
     steps, frames = _anchors(path, step_values)
@@ -381,16 +386,25 @@ def step_centres(
     if steps.size < 2:
         rate = n_frames / n_steps
         return (edges[:-1] + 0.5) * rate - 0.5, rate
-    slope, intercept, _ = _robust_line(steps, frames)
-    on_fit = np.abs(frames - (slope * steps + intercept)) <= LINE_TOLERANCE
+    slope, intercept, inliers = _robust_line(steps, frames)
+    dense = steps.size >= DENSE_ANCHORS * n_steps
+    if dense:
+        on_fit = inliers
+        steps, frames = steps[inliers], frames[inliers]
+    else:
+        on_fit = np.abs(frames - (slope * steps + intercept)) <= LINE_TOLERANCE
     if on_fit.mean() >= LINE_SHARE:
         starts = slope * edges + intercept
     else:
         starts = np.interp(edges, steps, frames)
         before, after = edges < steps[0], edges > steps[-1]
         first, last = (
-            _edge_slope(steps[:EDGE_ANCHORS], frames[:EDGE_ANCHORS], slope),
-            _edge_slope(steps[-EDGE_ANCHORS:], frames[-EDGE_ANCHORS:], slope),
+            (slope, slope)
+            if dense
+            else (
+                _edge_slope(steps[:EDGE_ANCHORS], frames[:EDGE_ANCHORS], slope),
+                _edge_slope(steps[-EDGE_ANCHORS:], frames[-EDGE_ANCHORS:], slope),
+            )
         )
         starts[before] = frames[0] + (edges[before] - steps[0]) * first
         starts[after] = frames[-1] + (edges[after] - steps[-1]) * last

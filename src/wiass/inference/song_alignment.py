@@ -7,9 +7,11 @@ trained rate (:mod:`wiass.sideinfo.rates`) and the timeline on which the whole-s
 at the model's rate without side information when the model was trained with
 ``side_info.dropout > 0``; other models get the side information spread uniformly over the file
 for that pass (what separation did before whole-song alignment). The path is searched near
-the whole song's best line (:func:`wiass.inference.alignment.line_search`), except for kinds
-whose side information is warped by definition (A3.2), which no line fits: their path is
-searched freely.
+the whole song's best line (:func:`wiass.inference.alignment.line_search`) for activity, whose
+values change only at the edges of phrases. It is searched freely for band features (M2),
+which change at nearly every step, so that the path's many anchors place the steps
+(development songs: as well as the line on even side information, better under drift), and
+for kinds whose side information is warped by definition (A3.2), which no line fits.
 """
 
 from __future__ import annotations
@@ -137,10 +139,10 @@ def plan_steps(
         return StepPlan(fitted, timeline, None, fit, side.n_steps)
     estimate = blind_estimate(separator, fitted, model_audio, chunk_seconds, workers, bf16)
     frame_rate = separator.sample_rate / separator.stft.hop
-    warped = separator.kind.timing == "warped"
+    free = separator.kind.timing == "warped" or separator.kind.features == "bands"
     alignment = align(
         step_scores(separator, estimate, fitted.values),
-        band_frames=None if warped else SEARCH_BAND_SECONDS * frame_rate,
+        band_frames=None if free else SEARCH_BAND_SECONDS * frame_rate,
         line_tolerance=LINE_AGREEMENT_SECONDS * frame_rate,
     )
     return StepPlan(fitted, alignment.timeline(n_frames), alignment, fit, side.n_steps)
