@@ -220,12 +220,13 @@ def report(
         f"torch {torch.__version__}, "
         f"Python {platform.python_version()}, {date}; the run took {seconds / 60:.1f} min. "
         f"Load average (1, 5, 15 min) {', '.join(f'{v:.1f}' for v in load_start)} at the start "
-        f"and {', '.join(f'{v:.1f}' for v in load_end)} at the end: "
+        f"and {', '.join(f'{v:.1f}' for v in load_end)} at the end (which counts the "
+        "benchmark's own work): "
         + (
             "other processes were running on the machine, so the times are noisy (upper bounds "
             "for an idle machine)."
-            if max(load_start[0], load_end[0]) > 0.5
-            else "the machine was otherwise idle."
+            if load_start[0] > 0.5
+            else "the machine was otherwise idle at the start."
         ),
         "",
         "Untrained weights (`wiass.separator.build_model`): the timings are those of trained "
