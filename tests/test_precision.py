@@ -15,7 +15,7 @@ from tiny_separators import MODEL_RATE, noise, save_tiny
 
 import wiass
 from wiass.errors import ConfigError
-from wiass.precision import BF16_PROBE_ENV, bf16_support, inference_bf16
+from wiass.precision import BF16_PROBE_ENV, SEPARATION_PRECISIONS, bf16_support, inference_bf16
 from wiass.separator import load_separator
 
 BF16_RUNS = bf16_support().ok
@@ -29,6 +29,12 @@ x86_only = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory) -> dict[str, Path]:
     return save_tiny(tmp_path_factory.mktemp("models"), ("none", "A3.1"))
+
+
+def test_the_command_line_offers_the_separation_precisions():
+    from wiass.cli import SEPARATION_PRECISION_CHOICES
+
+    assert SEPARATION_PRECISION_CHOICES == SEPARATION_PRECISIONS
 
 
 def test_float32_is_float32_everywhere(monkeypatch):

@@ -32,7 +32,7 @@ DRIFT_SEED = 1000
 SCORING_PRECISION = "32-true"
 """The precision the experiment separates in: float32, so that a checkpoint scores the same on
 every machine (``auto`` would run bfloat16 where the CPU can; on the shipped models that moves
-the scores by less than 0.01 dB, ``benchmarks/separation_precision.md``)."""
+SDR by at most 0.002 dB and PES by 0.1 dB, ``benchmarks/separation_precision.md``)."""
 
 
 def model_rate_vocals(track: Track, separator: Separator) -> np.ndarray:
